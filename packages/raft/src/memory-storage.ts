@@ -1,0 +1,115 @@
+import { assert } from './assert.js';
+import type { LogIndex, Term } from './ids.js';
+import { EMPTY_CONF_STATE, type InitialState, type LogStorage, limitBytes } from './storage.js';
+import type { ConfState, Entry, HardState, Snapshot } from './types.js';
+
+/** What one `Ready` asks storage to make durable, in one atomic write. */
+export interface StorageWrite {
+  readonly hardState?: HardState | undefined;
+  readonly snapshot?: Snapshot | undefined;
+  readonly entries: readonly Entry[];
+}
+
+/**
+ * The log in memory: the reference implementation of {@link LogStorage} for tests, the
+ * simulator and benchmarks. It is "durable" the moment `write` returns.
+ *
+ * Invariant: `entries[0]` is the entry at `offset + 1`; `offsetTerm` is the term at `offset`
+ * (the snapshot's, or the last compacted entry's).
+ */
+export class MemoryStorage implements LogStorage {
+  private hardState: HardState = { term: 0 as Term, vote: null, commit: 0 as LogIndex };
+  private latestSnapshot: Snapshot = {
+    metadata: { index: 0 as LogIndex, term: 0 as Term, confState: EMPTY_CONF_STATE },
+    data: new Uint8Array(0),
+  };
+  private offset = 0;
+  private offsetTerm = 0;
+  private log: Entry[] = [];
+
+  /** A storage whose first snapshot holds `confState`: how a brand-new cluster is bootstrapped. */
+  static bootstrap(confState: ConfState): MemoryStorage {
+    const storage = new MemoryStorage();
+    storage.latestSnapshot = {
+      ...storage.latestSnapshot,
+      metadata: { ...storage.latestSnapshot.metadata, confState },
+    };
+    return storage;
+  }
+
+  initialState(): InitialState {
+    return { hardState: this.hardState, confState: this.latestSnapshot.metadata.confState };
+  }
+
+  entries(lo: LogIndex, hi: LogIndex, bytesMax: number): Entry[] | null {
+    if (lo <= this.offset) return null;
+    assert(
+      hi <= this.lastIndex() + 1,
+      `entries(${lo}, ${hi}) beyond last index ${this.lastIndex()}`,
+    );
+    return limitBytes(this.log.slice(lo - this.offset - 1, hi - this.offset - 1), bytesMax);
+  }
+
+  term(index: LogIndex): Term | null {
+    if (index === this.offset) return this.offsetTerm as Term;
+    if (index < this.offset || index > this.lastIndex()) return null;
+    return (this.log[index - this.offset - 1] as Entry).term;
+  }
+
+  firstIndex(): LogIndex {
+    return (this.offset + 1) as LogIndex;
+  }
+
+  lastIndex(): LogIndex {
+    return (this.offset + this.log.length) as LogIndex;
+  }
+
+  snapshot(): Snapshot {
+    return this.latestSnapshot;
+  }
+
+  /** Persists one Ready: snapshot first, then entries (truncating any conflicting suffix), then hard state. */
+  write(update: StorageWrite): void {
+    if (update.snapshot !== undefined) this.installSnapshot(update.snapshot);
+    if (update.entries.length > 0) this.append(update.entries);
+    if (update.hardState !== undefined) this.hardState = update.hardState;
+  }
+
+  /**
+   * Saves a locally taken snapshot and discards entries up to `compactTo` (which may be below
+   * the snapshot index, to keep a tail for slow followers).
+   */
+  compact(snapshot: Snapshot, compactTo: LogIndex): void {
+    const index = snapshot.metadata.index;
+    assert(index <= this.lastIndex(), `snapshot ${index} beyond last index ${this.lastIndex()}`);
+    if (index > this.latestSnapshot.metadata.index) this.latestSnapshot = snapshot;
+    if (compactTo <= this.offset) return;
+    assert(compactTo <= index, `compaction to ${compactTo} beyond snapshot ${index}`);
+    const compactTerm = this.term(compactTo);
+    assert(compactTerm !== null, `no term for ${compactTo}`);
+    this.log = this.log.slice(compactTo - this.offset);
+    this.offset = compactTo;
+    this.offsetTerm = compactTerm;
+  }
+
+  private installSnapshot(snapshot: Snapshot): void {
+    const { index, term } = snapshot.metadata;
+    assert(index >= this.latestSnapshot.metadata.index, 'snapshot older than the one stored');
+    this.latestSnapshot = snapshot;
+    this.log = [];
+    this.offset = index;
+    this.offsetTerm = term;
+  }
+
+  private append(entries: readonly Entry[]): void {
+    const first = (entries[0] as Entry).index;
+    assert(first > this.offset, `append at ${first} below first index ${this.offset + 1}`);
+    assert(
+      first <= this.lastIndex() + 1,
+      `append at ${first} leaves a gap after ${this.lastIndex()}`,
+    );
+    // Invariant: an append at index i discards everything at or after i (no resurrected suffix).
+    if (first <= this.lastIndex()) this.log.length = first - this.offset - 1;
+    for (const entry of entries) this.log.push(entry);
+  }
+}

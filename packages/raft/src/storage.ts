@@ -1,0 +1,58 @@
+import type { LogIndex, Term } from './ids.js';
+import type { ConfState, Entry, HardState, Snapshot } from './types.js';
+
+/** What a node starts from: the durable hard state and the membership of its snapshot. */
+export interface InitialState {
+  readonly hardState: HardState;
+  readonly confState: ConfState;
+}
+
+/**
+ * The core's read-only view of the durable log (etcd's `Storage`). The core never writes
+ * through it: writes arrive as `Ready` contents that the runtime persists, after which this
+ * view must reflect them. Reads are synchronous: an adapter keeps the retained log (or a
+ * bounded cache backed by it) readable without waiting; see docs/raft-core.md.
+ *
+ * Ranges: the log holds entries [firstIndex(), lastIndex()]; the snapshot covers everything up
+ * to firstIndex() - 1, whose term must still be answerable (it is the `prevTerm` of the first
+ * retained entry). A fresh log has firstIndex() = 1, lastIndex() = 0, term(0) = 0.
+ */
+export interface LogStorage {
+  initialState(): InitialState;
+  /**
+   * Entries [lo, hi) with at most `bytesMax` bytes of entry data, but always at least one
+   * entry when lo < hi. Returns null when lo < firstIndex() (compacted). Callers guarantee
+   * hi <= lastIndex() + 1.
+   */
+  entries(lo: LogIndex, hi: LogIndex, bytesMax: number): Entry[] | null;
+  /** The term of entry `index` for index in [firstIndex() - 1, lastIndex()], else null. */
+  term(index: LogIndex): Term | null;
+  firstIndex(): LogIndex;
+  lastIndex(): LogIndex;
+  /** The newest durable snapshot (index 0 and empty data when there is none yet). */
+  snapshot(): Snapshot;
+}
+
+/** The bytes an entry counts for against message and batch limits. */
+export function entryBytes(entry: Entry): number {
+  return entry.data.length + 16;
+}
+
+/** The longest prefix of `entries` within `bytesMax`, but at least one entry. */
+export function limitBytes(entries: Entry[], bytesMax: number): Entry[] {
+  if (entries.length <= 1) return entries;
+  let bytes = entryBytes(entries[0] as Entry);
+  for (let i = 1; i < entries.length; i++) {
+    bytes += entryBytes(entries[i] as Entry);
+    if (bytes > bytesMax) return entries.slice(0, i);
+  }
+  return entries;
+}
+
+export const EMPTY_CONF_STATE: ConfState = {
+  voters: [],
+  votersOutgoing: [],
+  learners: [],
+  learnersNext: [],
+  autoLeave: false,
+};
