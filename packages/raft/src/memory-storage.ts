@@ -3,6 +3,9 @@ import type { LogIndex, Term } from './ids.js';
 import { EMPTY_CONF_STATE, type InitialState, type LogStorage, limitBytes } from './storage.js';
 import type { ConfState, Entry, HardState, Snapshot } from './types.js';
 
+const GENESIS_INDEX = 1 as LogIndex;
+const GENESIS_TERM = 1 as Term;
+
 /** What one `Ready` asks storage to make durable, in one atomic write. */
 export interface StorageWrite {
   readonly hardState?: HardState | undefined;
@@ -27,13 +30,19 @@ export class MemoryStorage implements LogStorage {
   private offsetTerm = 0;
   private log: Entry[] = [];
 
-  /** A storage whose first snapshot holds `confState`: how a brand-new cluster is bootstrapped. */
+  /**
+   * A storage for a founding member of a new cluster: its genesis is a snapshot at index 1,
+   * term 1, holding the initial membership and an empty state machine. Every founding member
+   * starts from the same genesis; a node added later starts empty and receives the genesis (or
+   * a later snapshot) from the leader, so it learns the membership from the cluster itself.
+   */
   static bootstrap(confState: ConfState): MemoryStorage {
     const storage = new MemoryStorage();
-    storage.latestSnapshot = {
-      ...storage.latestSnapshot,
-      metadata: { ...storage.latestSnapshot.metadata, confState },
-    };
+    storage.installSnapshot({
+      metadata: { index: GENESIS_INDEX, term: GENESIS_TERM, confState },
+      data: new Uint8Array(0),
+    });
+    storage.hardState = { term: GENESIS_TERM, vote: null, commit: GENESIS_INDEX };
     return storage;
   }
 

@@ -96,11 +96,13 @@ export class Raft {
     const self = this.tracker.progress.get(this.id);
     assert(self !== undefined, 'a leader must be a member');
     self.becomeReplicate();
-    // thesis §4.1 (the single-server change bug): no conf change before an entry of this term commits.
-    this.pendingConfIndex = this.log.lastIndex();
     // Figure 8: commit an entry of this term so earlier entries commit with it.
     this.appendEntries([{ type: 'normal', data: new Uint8Array(0) }]);
     this.uncommittedBytes = 0;
+    // The fix for the single-server change bug (Ongaro, raft-dev 2015): no conf change until an
+    // entry of this term (the no-op) is committed and applied. Any conf change still in the
+    // log below it is covered too.
+    this.pendingConfIndex = this.log.lastIndex();
   }
 
   private reset(term: Term): void {
@@ -183,8 +185,12 @@ export class Raft {
   tallyAndAct(): boolean {
     const result = this.tracker.tallyVotes();
     if (result === 'won') {
-      if (this.role === 'pre-candidate') this.campaign('real', false);
-      else this.becomeLeader();
+      if (this.role === 'pre-candidate') {
+        this.campaign('real', false);
+      } else {
+        this.becomeLeader();
+        this.bcastAppend();
+      }
       return true;
     }
     if (result === 'lost') {

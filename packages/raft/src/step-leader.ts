@@ -161,7 +161,8 @@ function handleAppendResponse(r: Raft, m: AppendResponse): void {
     releasePendingReadIndex(r);
     r.bcastAppend();
   } else if (wasPaused) {
-    r.maybeSendAppend(m.from, false);
+    // It was waiting on us: tell it at least the commit index it may not know yet.
+    r.maybeSendAppend(m.from, true);
   }
   // Stream more while the window allows (pipelining, thesis §10.2.1).
   while (r.maybeSendAppend(m.from, false)) {
