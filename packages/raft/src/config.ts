@@ -15,7 +15,12 @@ export interface RaftConfig {
   readonly electionTicks?: number;
   /** Leaders send heartbeats every `heartbeatTicks`. Must be < electionTicks. Default 1. */
   readonly heartbeatTicks?: number;
-  /** The last index the state machine applied before a restart (default: the snapshot index). */
+  /**
+   * The last index the state machine applied before a restart (default: the snapshot index).
+   * Entries after it are handed out again. When it is above the snapshot index, the storage's
+   * `initialState().confState` must be the membership as of this index (conf changes up to it
+   * are not replayed).
+   */
   readonly applied?: LogIndex;
   /** Bytes of entries per append message (at least one entry always goes). Default 1 MiB. */
   readonly messageBytesMax?: number;

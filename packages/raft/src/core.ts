@@ -196,9 +196,12 @@ export class RaftCore {
       snapshot.index - r.config.compactionRetainedEntries,
     ) as LogIndex;
     this.pendingCompaction = { snapshot: { metadata, data: snapshot.data }, compactTo };
-    r.confHistory = r.confHistory.filter(
-      (item, i) => i === r.confHistory.length - 1 || item.index >= snapshot.index,
-    );
+    // Later snapshots are newer than this one: keep the membership in force here and later ones.
+    let inForce = 0;
+    r.confHistory.forEach((item, i) => {
+      if (item.index <= snapshot.index) inForce = i;
+    });
+    r.confHistory = r.confHistory.slice(inForce);
   }
 
   /** The transport could not reach `id`: stop streaming to it and probe again. */
@@ -226,8 +229,13 @@ export class RaftCore {
       r.log.hasNextCommittedEntries() ||
       r.readStates.length > 0 ||
       this.pendingCompaction !== null ||
-      !sameHardState(this.hardState(), this.lastHardState) ||
-      !sameSoftState(this.softState(), this.lastSoftState)
+      // Field by field rather than through hardState() and softState(): hasReady runs after
+      // every call into the core, and should not allocate.
+      r.term !== this.lastHardState.term ||
+      r.vote !== this.lastHardState.vote ||
+      r.log.committed !== this.lastHardState.commit ||
+      r.leader !== this.lastSoftState.leader ||
+      r.role !== this.lastSoftState.role
     );
   }
 
@@ -283,10 +291,15 @@ export class RaftCore {
     }
     const lastEntry = ready.entries[ready.entries.length - 1];
     if (lastEntry !== undefined) r.log.unstable.stableTo(lastEntry.index, lastEntry.term);
-    for (const entry of ready.committedEntries) {
+    // The applied index moves once per Ready, and to each conf change before it takes effect.
+    const committed = ready.committedEntries;
+    for (const entry of committed) {
+      if (entry.type !== 'confChange') continue;
       r.log.appliedTo(entry.index);
-      if (entry.type === 'confChange') r.applyConfChangeEntry(entry);
+      r.applyConfChangeEntry(entry);
     }
+    const lastCommitted = committed[committed.length - 1];
+    if (lastCommitted !== undefined) r.log.appliedTo(lastCommitted.index);
     if (r.role === 'leader') {
       const self = r.tracker.progress.get(r.id);
       if (self?.maybeUpdate(r.stableLastIndex()) && r.maybeCommit()) {

@@ -480,6 +480,27 @@ describe('config and compaction errors', () => {
     );
   });
 
+  it('a snapshot carries the membership in force at its index, across several snapshots', () => {
+    const cluster = new Cluster({ voters: 3, seed: 7 });
+    cluster.addNode(n4);
+    cluster.elect(n1);
+    const leader = cluster.core(n1);
+    const learner = leader.proposeConfChange({ changes: [{ type: 'addLearner', nodeId: n4 }], transition: 'auto' });
+    cluster.settle();
+    for (const data of ['a', 'b', 'c']) cluster.propose(data);
+    const voter = leader.proposeConfChange({ changes: [{ type: 'addVoter', nodeId: n4 }], transition: 'auto' });
+    cluster.settle();
+    if (learner.status !== 'appended' || voter.status !== 'appended') throw new Error('conf changes refused');
+    const snapshotAt = (index: number) => {
+      leader.compact({ index: index as LogIndex, data: new Uint8Array(0) });
+      cluster.settle();
+      return cluster.member(n1).storage.snapshot().metadata.confState;
+    };
+    expect(snapshotAt(learner.index + 1)).toMatchObject({ voters: [1, 2, 3], learners: [4] });
+    expect(snapshotAt(learner.index + 2)).toMatchObject({ voters: [1, 2, 3], learners: [4] });
+    expect(snapshotAt(voter.index)).toMatchObject({ voters: [1, 2, 3, 4], learners: [] });
+  });
+
   it('refuses to call ready() twice before advance()', () => {
     const storage = MemoryStorage.bootstrap(voters(1));
     const core = newCore(n1, storage);
