@@ -18,7 +18,8 @@ import type {
  * One configured msgpackr instance: plain maps (no record structures that grow at runtime, so
  * bytes decode the same on every node and after a restart), 64-bit integers decoded as numbers
  * (indices and terms stay below 2^53). Decoding validates shape and types: a peer's bad frame is
- * a `CodecError`, never a half-built message inside the core.
+ * a `CodecError`, never a half-built message inside the core. Decoded byte fields (`data`) are
+ * views into the input, not copies: an adapter must not reuse a buffer after decoding from it.
  */
 const packr = new Packr({
   useRecords: false,
@@ -79,7 +80,7 @@ export function decodeConfChange(bytes: Uint8Array): ConfChange {
   const value = record(unpack(bytes), 'confChange');
   const transition = value.transition;
   if (transition !== 'auto' && transition !== 'joint-implicit' && transition !== 'joint-explicit') {
-    throw new CodecError(`confChange.transition: unknown ${String(transition)}`);
+    throw new CodecError(`confChange.transition: unknown ${describeValue(transition)}`);
   }
   return { changes: list(value.changes, 'confChange.changes').map(checkChange), transition };
 }
@@ -93,6 +94,11 @@ function unpack(bytes: Uint8Array): unknown {
 }
 
 type Fields = Record<string, unknown>;
+
+/** Names a bad value without calling any of its methods (a peer controls its keys). */
+function describeValue(value: unknown): string {
+  return typeof value === 'string' ? JSON.stringify(value.slice(0, 40)) : typeof value;
+}
 
 function record(value: unknown, what: string): Fields {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
@@ -165,7 +171,7 @@ function checkChange(value: unknown): ConfChangeSingle {
   const fields = record(value, 'confChange.change');
   const type = fields.type;
   if (type !== 'addVoter' && type !== 'addLearner' && type !== 'removeNode') {
-    throw new CodecError(`confChange.change.type: unknown ${String(type)}`);
+    throw new CodecError(`confChange.change.type: unknown ${describeValue(type)}`);
   }
   return { type, nodeId: nodeIdOf(fields.nodeId, 'confChange.change.nodeId') };
 }
@@ -278,6 +284,6 @@ function checkMessage(value: unknown): Message {
     case 'TransferLeader':
       return { type, from, to, term, transferee: nodeIdOf(f.transferee, 'transferee') };
     default:
-      throw new CodecError(`message.type: unknown ${String(type)}`);
+      throw new CodecError(`message.type: unknown ${describeValue(type)}`);
   }
 }
