@@ -7,8 +7,14 @@ export class RaftAssertionError extends Error {
   readonly code = 'AssertionFailed';
 }
 
-export function assert(condition: boolean, message: string): asserts condition {
-  if (!condition) throw new RaftAssertionError(message);
+/**
+ * Throws a `RaftAssertionError` unless `condition` holds. Asserts sit on hot paths (every
+ * message, every Ready), so a message that interpolates values is passed as a function and
+ * built only on failure: `assert(lo <= hi, () => \`range ${lo}..${hi}\`)`. A template literal
+ * passed directly would be formatted on every call.
+ */
+export function assert(condition: boolean, message: string | (() => string)): asserts condition {
+  if (!condition) throw new RaftAssertionError(typeof message === 'string' ? message : message());
 }
 
 export function assertNever(value: never, what: string): never {

@@ -111,7 +111,10 @@ export class RaftCore {
 
   /** Delivers a message from a peer. Messages of an older term are answered or ignored. */
   step(message: Message): void {
-    assert(message.to === this.raft.id, `message for ${message.to} delivered to ${this.raft.id}`);
+    assert(
+      message.to === this.raft.id,
+      () => `message for ${message.to} delivered to ${this.raft.id}`,
+    );
     step(this.raft, message);
   }
 
@@ -189,7 +192,7 @@ export class RaftCore {
       );
     }
     const term = r.log.term(snapshot.index);
-    assert(term !== null, `no term for applied index ${snapshot.index}`);
+    assert(term !== null, () => `no term for applied index ${snapshot.index}`);
     const metadata = { index: snapshot.index, term, confState: r.confStateAt(snapshot.index) };
     const compactTo = Math.max(
       r.log.firstIndex() - 1,
@@ -359,7 +362,7 @@ export class RaftCore {
     for (const [id, progress] of r.tracker.progress) {
       assert(
         progress.match < progress.next,
-        `progress of ${id}: match ${progress.match} >= next ${progress.next}`,
+        () => `progress of ${id}: match ${progress.match} >= next ${progress.next}`,
       );
     }
   }

@@ -54,7 +54,7 @@ export class MemoryStorage implements LogStorage {
     if (lo <= this.offset) return null;
     assert(
       hi <= this.lastIndex() + 1,
-      `entries(${lo}, ${hi}) beyond last index ${this.lastIndex()}`,
+      () => `entries(${lo}, ${hi}) beyond last index ${this.lastIndex()}`,
     );
     return limitBytes(this.log.slice(lo - this.offset - 1, hi - this.offset - 1), bytesMax);
   }
@@ -90,12 +90,15 @@ export class MemoryStorage implements LogStorage {
    */
   compact(snapshot: Snapshot, compactTo: LogIndex): void {
     const index = snapshot.metadata.index;
-    assert(index <= this.lastIndex(), `snapshot ${index} beyond last index ${this.lastIndex()}`);
+    assert(
+      index <= this.lastIndex(),
+      () => `snapshot ${index} beyond last index ${this.lastIndex()}`,
+    );
     if (index > this.latestSnapshot.metadata.index) this.latestSnapshot = snapshot;
     if (compactTo <= this.offset) return;
-    assert(compactTo <= index, `compaction to ${compactTo} beyond snapshot ${index}`);
+    assert(compactTo <= index, () => `compaction to ${compactTo} beyond snapshot ${index}`);
     const compactTerm = this.term(compactTo);
-    assert(compactTerm !== null, `no term for ${compactTo}`);
+    assert(compactTerm !== null, () => `no term for ${compactTo}`);
     this.log = this.log.slice(compactTo - this.offset);
     this.offset = compactTo;
     this.offsetTerm = compactTerm;
@@ -112,10 +115,10 @@ export class MemoryStorage implements LogStorage {
 
   private append(entries: readonly Entry[]): void {
     const first = (entries[0] as Entry).index;
-    assert(first > this.offset, `append at ${first} below first index ${this.offset + 1}`);
+    assert(first > this.offset, () => `append at ${first} below first index ${this.offset + 1}`);
     assert(
       first <= this.lastIndex() + 1,
-      `append at ${first} leaves a gap after ${this.lastIndex()}`,
+      () => `append at ${first} leaves a gap after ${this.lastIndex()}`,
     );
     // Invariant: an append at index i discards everything at or after i (no resurrected suffix).
     if (first <= this.lastIndex()) this.log.length = first - this.offset - 1;

@@ -38,7 +38,7 @@ export class RaftLog {
 
   lastTerm(): Term {
     const lastTerm = this.term(this.lastIndex());
-    assert(lastTerm !== null, `no term for last index ${this.lastIndex()}`);
+    assert(lastTerm !== null, () => `no term for last index ${this.lastIndex()}`);
     return lastTerm;
   }
 
@@ -77,9 +77,11 @@ export class RaftLog {
     if (conflict !== 0) {
       assert(
         conflict > this.committed,
-        `entry ${conflict} conflicts with committed ${this.committed}`,
+        () => `entry ${conflict} conflicts with committed ${this.committed}`,
       );
-      this.append(entries.slice(conflict - prevIndex - 1));
+      // Usually every entry is new: pass the message's array itself (append copies it).
+      const firstNew = conflict - prevIndex - 1;
+      this.append(firstNew === 0 ? entries : entries.slice(firstNew));
     }
     this.commitTo(Math.min(leaderCommit, lastNew) as LogIndex);
     return lastNew;
@@ -112,7 +114,7 @@ export class RaftLog {
     const first = (entries[0] as Entry).index;
     assert(
       first > this.committed,
-      `append at ${first} would overwrite committed ${this.committed}`,
+      () => `append at ${first} would overwrite committed ${this.committed}`,
     );
     this.unstable.truncateAndAppend(entries);
     return this.lastIndex();
@@ -128,7 +130,10 @@ export class RaftLog {
   slice(lo: LogIndex, hi: LogIndex, bytesMax: number): Entry[] | null {
     if (lo >= hi) return [];
     if (lo < this.firstIndex()) return null;
-    assert(hi <= this.lastIndex() + 1, `slice to ${hi} beyond last index ${this.lastIndex()}`);
+    assert(
+      hi <= this.lastIndex() + 1,
+      () => `slice to ${hi} beyond last index ${this.lastIndex()}`,
+    );
     const unstableFrom = this.unstable.offset;
     if (lo >= unstableFrom) return limitBytes(this.unstable.slice(lo, hi), bytesMax);
     const stableHi = Math.min(hi, unstableFrom) as LogIndex;
@@ -151,14 +156,14 @@ export class RaftLog {
     if (index <= this.committed) return;
     assert(
       index <= this.lastIndex(),
-      `commit ${index} beyond last index ${this.lastIndex()}: log lost or corrupted`,
+      () => `commit ${index} beyond last index ${this.lastIndex()}: log lost or corrupted`,
     );
     this.committed = index;
   }
 
   appliedTo(index: LogIndex): void {
-    assert(index <= this.committed, `applied ${index} beyond committed ${this.committed}`);
-    assert(index >= this.applied, `applied ${index} moves back from ${this.applied}`);
+    assert(index <= this.committed, () => `applied ${index} beyond committed ${this.committed}`);
+    assert(index >= this.applied, () => `applied ${index} moves back from ${this.applied}`);
     this.applied = index;
   }
 
@@ -171,7 +176,7 @@ export class RaftLog {
     if (!this.hasNextCommittedEntries()) return [];
     const lo = Math.max(this.applied + 1, this.firstIndex()) as LogIndex;
     const entries = this.slice(lo, (this.committed + 1) as LogIndex, bytesMax);
-    assert(entries !== null, `committed entries from ${lo} are compacted but not applied`);
+    assert(entries !== null, () => `committed entries from ${lo} are compacted but not applied`);
     return entries;
   }
 
@@ -189,15 +194,15 @@ export class RaftLog {
     const snapshotIndex = this.firstIndex() - 1;
     assert(
       this.applied >= Math.min(snapshotIndex, this.committed) || this.unstable.snapshot !== null,
-      `applied ${this.applied} below snapshot ${snapshotIndex}`,
+      () => `applied ${this.applied} below snapshot ${snapshotIndex}`,
     );
     assert(
       this.applied <= this.committed,
-      `applied ${this.applied} beyond committed ${this.committed}`,
+      () => `applied ${this.applied} beyond committed ${this.committed}`,
     );
     assert(
       this.committed <= this.lastIndex(),
-      `committed ${this.committed} beyond last ${this.lastIndex()}`,
+      () => `committed ${this.committed} beyond last ${this.lastIndex()}`,
     );
   }
 }

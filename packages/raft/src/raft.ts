@@ -33,7 +33,10 @@ export class Raft {
   leadTransferee: NodeId | null = null;
   /** Invariant: the leader proposes no conf change while one at or above this index is unapplied. */
   pendingConfIndex: LogIndex = 0 as LogIndex;
-  /** Bytes of entries appended by this leader and not yet committed. */
+  /**
+   * Bytes of entries appended by this leader and not yet committed. Counted only when
+   * `uncommittedBytesMax` is set (nothing else reads it); otherwise it stays 0.
+   */
   uncommittedBytes = 0;
   readOnly = new ReadOnly();
   /** ReadIndex requests that arrived before this leader committed an entry of its term. */
@@ -88,7 +91,7 @@ export class Raft {
   becomeLeader(): void {
     assert(
       this.role === 'candidate' || this.role === 'pre-candidate',
-      `${this.role} cannot become leader`,
+      () => `${this.role} cannot become leader`,
     );
     this.reset(this.term);
     this.role = 'leader';
@@ -222,12 +225,13 @@ export class Raft {
   /** Appends proposals as entries of the current term; returns the index of the last one. */
   appendEntries(proposals: readonly ProposedEntry[]): LogIndex {
     let index = this.log.lastIndex();
+    const countBytes = this.config.uncommittedBytesMax > 0;
     const entries: Entry[] = new Array(proposals.length);
     for (let i = 0; i < proposals.length; i++) {
       const proposal = proposals[i] as ProposedEntry;
       index = (index + 1) as LogIndex;
       entries[i] = { term: this.term, index, type: proposal.type, data: proposal.data };
-      this.uncommittedBytes += entryBytes(entries[i] as Entry);
+      if (countBytes) this.uncommittedBytes += entryBytes(entries[i] as Entry);
     }
     this.log.append(entries);
     return index;
@@ -273,8 +277,9 @@ export class Raft {
       prevTerm === null ? null : this.log.entriesFrom(progress.next, this.config.messageBytesMax);
     if (prevTerm === null || entries === null) return this.sendSnapshot(to);
     if (entries.length === 0 && !sendIfEmpty) return false;
+    // Only the inflight byte limit reads the size of what is in flight.
     let bytes = 0;
-    for (const entry of entries) bytes += entryBytes(entry);
+    if (this.config.inflightBytesMax > 0) for (const entry of entries) bytes += entryBytes(entry);
     const lastIndex = (prevIndex + entries.length) as LogIndex;
     this.send({
       type: 'Append',

@@ -1,4 +1,4 @@
-import type { LogIndex } from './ids.js';
+import type { LogIndex, NodeId } from './ids.js';
 import type { AppendRequest, HeartbeatRequest, Message, SnapshotRequest } from './messages.js';
 import type { Raft } from './raft.js';
 import type { Snapshot } from './types.js';
@@ -70,21 +70,14 @@ export function stepCandidate(r: Raft, m: Message): void {
 }
 
 function handleAppend(r: Raft, m: AppendRequest): void {
-  const reply = { type: 'AppendResponse' as const, from: r.id, to: m.from, term: r.term };
   if (m.prevIndex < r.log.committed) {
     // Everything up to our commit index is settled; say how far that is.
-    r.send({
-      ...reply,
-      index: r.log.committed,
-      reject: false,
-      hintIndex: 0 as LogIndex,
-      hintTerm: r.term,
-    });
+    acceptAppend(r, m.from, r.log.committed);
     return;
   }
   const lastNew = r.log.maybeAppend(m.prevIndex, m.prevTerm, m.commit, m.entries);
   if (lastNew !== null) {
-    r.send({ ...reply, index: lastNew, reject: false, hintIndex: 0 as LogIndex, hintTerm: r.term });
+    acceptAppend(r, m.from, lastNew);
     return;
   }
   const hint = r.log.findConflictByTerm(
@@ -92,11 +85,31 @@ function handleAppend(r: Raft, m: AppendRequest): void {
     m.prevTerm,
   );
   r.send({
-    ...reply,
+    type: 'AppendResponse',
+    from: r.id,
+    to: m.from,
+    term: r.term,
     index: m.prevIndex,
     reject: true,
     hintIndex: hint.index,
     hintTerm: hint.term,
+  });
+}
+
+/**
+ * Acknowledges our log up to `index`. Written out rather than spread from a template: one
+ * goes out per append, and a spread copy costs more than building the object.
+ */
+function acceptAppend(r: Raft, to: NodeId, index: LogIndex): void {
+  r.send({
+    type: 'AppendResponse',
+    from: r.id,
+    to,
+    term: r.term,
+    index,
+    reject: false,
+    hintIndex: 0 as LogIndex,
+    hintTerm: r.term,
   });
 }
 
@@ -106,17 +119,8 @@ function handleHeartbeat(r: Raft, m: HeartbeatRequest): void {
 }
 
 function handleSnapshot(r: Raft, m: SnapshotRequest): void {
-  const reply = {
-    type: 'AppendResponse' as const,
-    from: r.id,
-    to: m.from,
-    term: r.term,
-    reject: false,
-    hintIndex: 0 as LogIndex,
-    hintTerm: r.term,
-  };
-  if (restore(r, m.snapshot)) r.send({ ...reply, index: r.log.lastIndex() });
-  else r.send({ ...reply, index: r.log.committed });
+  if (restore(r, m.snapshot)) acceptAppend(r, m.from, r.log.lastIndex());
+  else acceptAppend(r, m.from, r.log.committed);
 }
 
 /**

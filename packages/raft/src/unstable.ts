@@ -52,19 +52,24 @@ export class Unstable {
     this.snapshot = snapshot;
   }
 
-  /** Appends `entries`, first discarding whatever sits at or after the first one's index. */
+  /**
+   * Appends `entries`, first discarding whatever sits at or after the first one's index. The
+   * entries are copied: the caller's array is never kept (it may belong to a message).
+   */
   truncateAndAppend(entries: readonly Entry[]): void {
     const first = (entries[0] as Entry).index;
     const end = this.offset + this.entries.length;
     if (first === end) {
-      for (const entry of entries) this.entries.push(entry);
+      // After a Ready the tail is usually empty: one exact-size copy beats growing an empty array.
+      if (this.entries.length === 0) this.entries = entries.slice();
+      else for (const entry of entries) this.entries.push(entry);
     } else if (first <= this.offset) {
       // Replaces the whole unstable tail; the stable suffix at or after `first` is overwritten
       // when this Ready is persisted (storage truncates on append).
       this.offset = first;
       this.entries = entries.slice();
     } else {
-      assert(first < end, `unstable append at ${first} leaves a gap after ${end - 1}`);
+      assert(first < end, () => `unstable append at ${first} leaves a gap after ${end - 1}`);
       this.entries = this.entries.slice(0, first - this.offset);
       for (const entry of entries) this.entries.push(entry);
     }
@@ -72,8 +77,8 @@ export class Unstable {
 
   /** Entries [lo, hi), all of which must be in this tail. */
   slice(lo: LogIndex, hi: LogIndex): Entry[] {
-    assert(lo >= this.offset, `unstable slice from ${lo} below offset ${this.offset}`);
-    assert(hi <= this.offset + this.entries.length, `unstable slice to ${hi} beyond tail`);
+    assert(lo >= this.offset, () => `unstable slice from ${lo} below offset ${this.offset}`);
+    assert(hi <= this.offset + this.entries.length, () => `unstable slice to ${hi} beyond tail`);
     return this.entries.slice(lo - this.offset, hi - this.offset);
   }
 }

@@ -221,18 +221,16 @@ describe('Figure 2: AppendEntries', () => {
     ]);
     const oldLeader = new Cluster({ voters: 3, seed: 3 });
     oldLeader.elect(n1);
-    oldLeader
-      .core(n1)
-      .step({
-        type: 'AppendResponse',
-        from: n2,
-        to: n1,
-        term: 9 as Term,
-        index: 0 as LogIndex,
-        reject: false,
-        hintIndex: 0 as LogIndex,
-        hintTerm: 0 as Term,
-      });
+    oldLeader.core(n1).step({
+      type: 'AppendResponse',
+      from: n2,
+      to: n1,
+      term: 9 as Term,
+      index: 0 as LogIndex,
+      reject: false,
+      hintIndex: 0 as LogIndex,
+      hintTerm: 0 as Term,
+    });
     expect(oldLeader.core(n1).status()).toMatchObject({ role: 'follower', term: 9 });
   });
 });
@@ -339,17 +337,15 @@ describe('check-quorum leader lease', () => {
     const cluster = new Cluster({ voters: 3, seed: 5 });
     cluster.elect(n1);
     const term = cluster.core(n2).status().term;
-    cluster
-      .core(n2)
-      .step({
-        type: 'Vote',
-        from: n3,
-        to: n2,
-        term: (term + 5) as Term,
-        lastIndex: 100 as LogIndex,
-        lastTerm: 100 as Term,
-        transfer: false,
-      });
+    cluster.core(n2).step({
+      type: 'Vote',
+      from: n3,
+      to: n2,
+      term: (term + 5) as Term,
+      lastIndex: 100 as LogIndex,
+      lastTerm: 100 as Term,
+      transfer: false,
+    });
     expect(cluster.core(n2).status()).toMatchObject({ term, leader: 1 });
   });
 
@@ -357,17 +353,15 @@ describe('check-quorum leader lease', () => {
     const cluster = new Cluster({ voters: 3, seed: 5, config: { checkQuorum: false } });
     cluster.elect(n1);
     const term = cluster.core(n2).status().term;
-    cluster
-      .core(n2)
-      .step({
-        type: 'Vote',
-        from: n3,
-        to: n2,
-        term: (term + 5) as Term,
-        lastIndex: 100 as LogIndex,
-        lastTerm: 100 as Term,
-        transfer: false,
-      });
+    cluster.core(n2).step({
+      type: 'Vote',
+      from: n3,
+      to: n2,
+      term: (term + 5) as Term,
+      lastIndex: 100 as LogIndex,
+      lastTerm: 100 as Term,
+      transfer: false,
+    });
     expect(cluster.core(n2).status()).toMatchObject({ term: term + 5, vote: 3 });
   });
 });
@@ -485,12 +479,19 @@ describe('config and compaction errors', () => {
     cluster.addNode(n4);
     cluster.elect(n1);
     const leader = cluster.core(n1);
-    const learner = leader.proposeConfChange({ changes: [{ type: 'addLearner', nodeId: n4 }], transition: 'auto' });
+    const learner = leader.proposeConfChange({
+      changes: [{ type: 'addLearner', nodeId: n4 }],
+      transition: 'auto',
+    });
     cluster.settle();
     for (const data of ['a', 'b', 'c']) cluster.propose(data);
-    const voter = leader.proposeConfChange({ changes: [{ type: 'addVoter', nodeId: n4 }], transition: 'auto' });
+    const voter = leader.proposeConfChange({
+      changes: [{ type: 'addVoter', nodeId: n4 }],
+      transition: 'auto',
+    });
     cluster.settle();
-    if (learner.status !== 'appended' || voter.status !== 'appended') throw new Error('conf changes refused');
+    if (learner.status !== 'appended' || voter.status !== 'appended')
+      throw new Error('conf changes refused');
     const snapshotAt = (index: number) => {
       leader.compact({ index: index as LogIndex, data: new Uint8Array(0) });
       cluster.settle();

@@ -1,0 +1,41 @@
+// Runs the two programs the README points to as child processes, from the repository root and
+// the way `pnpm bench` and `pnpm start` run them (tsx, the `source` export condition): the Raft
+// core benchmark in its short `--quick` form, and the end-to-end demo. Each must exit 0 and print
+// its table header or final line. Nothing here looks at how fast they ran (STYLE §9).
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const rootDir = fileURLToPath(new URL('..', import.meta.url));
+/** A bound on each child process, so a hang fails the test instead of stalling the run. */
+const CHILD_TIMEOUT_MS = 120_000;
+
+function runScript(path: string, ...args: string[]): { status: number | null; output: string } {
+  const result = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', '--conditions=source', path, ...args],
+    { cwd: rootDir, encoding: 'utf8', timeout: CHILD_TIMEOUT_MS },
+  );
+  return { status: result.status, output: `${result.stdout}${result.stderr}` };
+}
+
+describe('bench and demo smoke', () => {
+  it('runs the Raft core benchmark with --quick and prints its table', () => {
+    const { status, output } = runScript('bench/raft-core.ts', '--quick');
+    expect(status, output).toBe(0);
+    expect(output).toMatch(
+      /nodes\s+batch\s+entries\s+seconds\s+entries\/s\s+bytes\/entry\s+msgs\/batch/,
+    );
+    for (const nodes of [3, 5])
+      for (const batch of [64, 256, 1024])
+        expect(output).toMatch(new RegExp(`^\\s+${nodes}\\s+${batch}\\s+[\\d,]+\\s`, 'm'));
+    expect(output).toMatch(/^goal \(.*\): (met at batch [\d, ]+|NOT met) \(best [\d,]+\/s\)$/m);
+  });
+
+  it('runs the demo to its final line', () => {
+    const { status, output } = runScript('examples/demo.ts');
+    expect(status, output).toBe(0);
+    expect(output).not.toContain('FAILED');
+    expect(output).toMatch(/^all 3 nodes applied the same \d+ entries/m);
+  });
+});
