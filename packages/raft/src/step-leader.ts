@@ -178,8 +178,13 @@ function handleHeartbeatResponse(r: Raft, m: HeartbeatResponse): void {
   if (progress === undefined) return;
   progress.recentActive = true;
   progress.probeSent = false;
-  if (progress.match < r.log.lastIndex() || progress.match < r.log.committed)
+  // A full window may hold only lost appends (transports drop silently): free one slot so the
+  // next append goes out; if earlier ones were lost, the follower rejects it and we back off.
+  if (progress.state === 'replicate' && progress.inflights.full())
+    progress.inflights.freeFirstOne();
+  if (progress.match < r.log.lastIndex() || progress.match < r.log.committed) {
     r.maybeSendAppend(m.from, true);
+  }
   if (m.context === null || r.config.readOnly !== 'safe') return;
   const acks = r.readOnly.recordAck(m.from, m.context);
   if (acks === null || !r.tracker.hasQuorum(acks)) return;

@@ -3,6 +3,15 @@
  * duplication, reordering, one-way partitions), crash and restart, and the Raft safety checkers
  * of RELIABILITY.md §4.1 run as the cluster goes: election safety, log matching, leader
  * completeness and state machine safety. Everything is driven by one seed.
+ *
+ * The runtime it models follows the `Ready` contract of `core.ts` (send, persist, send after
+ * persist, apply, advance). `crash` strikes between calls, when every Ready has been handled;
+ * `armCrash` strikes inside the handling of a Ready, losing what the core had not persisted.
+ * Storage survives every crash (no amnesia, RELIABILITY.md F10 is out of scope). Like a real
+ * transport, the network reports the outcome of every `Snapshot` message to its sender
+ * (`reportSnapshot`), including ones it lost. Snapshots carry a digest of the state machine at
+ * their index, checked wherever one is restored (on install and on restart), so catch-up by
+ * snapshot is checked like applying is. `mutateOnDelivery` plants bugs for checker self-tests.
  */
 import {
   type ConfState,
@@ -18,6 +27,7 @@ import {
   RaftCore,
   type Random,
   type ReadState,
+  type Snapshot,
   seededRandom,
 } from '@cairn/raft';
 
@@ -32,6 +42,14 @@ export interface Faults {
 
 export const NO_FAULTS: Faults = { drop: 0, duplicate: 0, delayMax: 0 };
 
+/**
+ * Where an armed crash strikes inside the handling of one Ready, in `core.ts`'s order:
+ * `before-ready` loses everything the core did since its last Ready; `after-send` has sent
+ * `messages` (which may leave before the write) but persisted nothing; `after-persist` has
+ * persisted and sent everything but applied nothing and not advanced.
+ */
+export type CrashPoint = 'before-ready' | 'after-send' | 'after-persist';
+
 export interface ClusterOptions {
   voters: number;
   learners?: number;
@@ -39,6 +57,25 @@ export interface ClusterOptions {
   config?: Partial<Omit<RaftConfig, 'id' | 'storage' | 'random'>>;
   /** Snapshot and compact every this many applied entries (0: never). */
   snapshotEvery?: number;
+  /**
+   * TEST-ONLY planted bug: rewrites every message as it is delivered (before the receiver
+   * steps it; the cluster is there to look at, not to change). It models no fault Raft claims
+   * to survive (those are `Faults`); it exists so that each property has a sibling that breaks
+   * the protocol on purpose and proves the checkers notice (STYLE.md §9.2).
+   */
+  mutateOnDelivery?: (message: Message, cluster: Cluster) => Message;
+}
+
+/** Counters of what a run exercised, so a test can prove it did not pass vacuously. */
+export interface ClusterStats {
+  crashes: number;
+  restarts: number;
+  /** Local snapshots taken (and logs compacted) by `snapshotEvery`. */
+  compactions: number;
+  /** Snapshots from a leader installed by a lagging follower. */
+  snapshotsInstalled: number;
+  /** Snapshot messages the transport reported as lost to their sender. */
+  snapshotsLost: number;
 }
 
 interface Member {
@@ -50,11 +87,22 @@ interface Member {
   appliedIndex: number;
   readStates: ReadState[];
   paused: boolean;
+  /** A crash waiting for `afterMessages` more delivered messages, then the next Ready. */
+  crashArmed: { afterMessages: number; point: CrashPoint } | null;
 }
 
 interface InFlight {
   deliverAt: number;
   message: Message;
+  /** Dropped by the network: never delivered, but due for the transport's failure report. */
+  lost?: boolean;
+}
+
+/** The transport telling a leader how a snapshot send went (`RaftCore.reportSnapshot`). */
+interface SnapshotReport {
+  from: NodeId;
+  to: NodeId;
+  ok: boolean;
 }
 
 export class Cluster {
@@ -71,7 +119,22 @@ export class Cluster {
   readonly leaders = new Map<number, NodeId>();
   /** Checker state: index -> first entry applied there by anyone. */
   readonly committed = new Map<number, Entry>();
+  /**
+   * Checker state: index -> an upper bound on the term in which that entry was committed: the
+   * lowest term any node was in when it applied the entry. A node learns of a commit from a
+   * leader of its own term or an earlier one, and terms only grow, so the bound is sound; the
+   * leader that commits an entry applies it in the same term, so it is usually exact.
+   */
+  readonly committedInTerm = new Map<number, number>();
   messagesDelivered = 0;
+  readonly stats: ClusterStats = {
+    crashes: 0,
+    restarts: 0,
+    compactions: 0,
+    snapshotsInstalled: 0,
+    snapshotsLost: 0,
+  };
+  private snapshotReports: SnapshotReport[] = [];
 
   constructor(options: ClusterOptions) {
     this.options = options;
@@ -94,6 +157,7 @@ export class Cluster {
         appliedIndex: 0,
         readStates: [],
         paused: false,
+        crashArmed: null,
       };
       this.members.set(id, member);
       this.start(member);
@@ -126,14 +190,17 @@ export class Cluster {
       appliedIndex: 0,
       readStates: [],
       paused: false,
+      crashArmed: null,
     };
     this.members.set(id, member);
     this.start(member);
   }
 
   private start(member: Member): void {
-    const snapshotIndex = member.storage.snapshot().metadata.index;
+    const snapshot = member.storage.snapshot();
+    const snapshotIndex = snapshot.metadata.index;
     // The state machine restarts from the snapshot; later entries are applied again.
+    if (snapshotIndex > 0) this.restoreSnapshot(member, snapshot, 'restarted from');
     for (const index of [...member.applied.keys()])
       if (index > snapshotIndex) member.applied.delete(index);
     member.appliedIndex = snapshotIndex;
@@ -151,16 +218,39 @@ export class Cluster {
   // ---- faults ------------------------------------------------------------------------------
 
   crash(id: NodeId): void {
-    this.member(id).core = null;
+    const member = this.member(id);
+    if (member.core === null) return;
+    const armed = member.crashArmed;
+    member.core = null;
+    member.crashArmed = null;
+    this.stats.crashes++;
+    // Snapshots on their way here (or already lost on the way) failed: the transport says so.
+    for (const item of this.inFlight)
+      if (item.message.to === id) this.reportIfSnapshot(item.message, false);
     this.inFlight = this.inFlight.filter((item) => item.message.to !== id);
-    this.trace.push(`crash ${id}`);
+    this.trace.push(`round ${this.round}: crash ${id}${armed === null ? '' : ` ${armed.point}`}`);
+  }
+
+  /**
+   * Crashes `id` in the middle of its work: once it has been delivered `afterMessages` more
+   * messages, at its next Ready, at `point`. Unlike `crash`, which strikes between steps when
+   * every Ready has been handled, this loses state the core had not yet persisted (F4, F5).
+   */
+  armCrash(id: NodeId, afterMessages: number, point: CrashPoint): void {
+    const member = this.member(id);
+    if (member.core === null) return;
+    member.crashArmed = { afterMessages, point };
+    this.trace.push(
+      `round ${this.round}: ${id} will crash ${point} after ${afterMessages} messages`,
+    );
   }
 
   restart(id: NodeId): void {
     const member = this.member(id);
     if (member.core !== null) return;
     this.start(member);
-    this.trace.push(`restart ${id}`);
+    this.stats.restarts++;
+    this.trace.push(`round ${this.round}: restart ${id}`);
   }
 
   isUp(id: NodeId): boolean {
@@ -169,6 +259,7 @@ export class Cluster {
 
   pause(id: NodeId, paused: boolean): void {
     this.member(id).paused = paused;
+    this.trace.push(`round ${this.round}: ${paused ? 'pause' : 'unpause'} ${id}`);
   }
 
   /** Cuts both directions between the two groups. */
@@ -189,10 +280,23 @@ export class Cluster {
 
   blockOneWay(from: NodeId, to: NodeId): void {
     this.blocked.add(`${from}-${to}`);
+    this.trace.push(`round ${this.round}: block ${from}->${to}`);
   }
 
   heal(): void {
     this.blocked.clear();
+  }
+
+  /** Ends every fault: heals the network, clears message faults, restarts, unpauses and disarms every node. */
+  healAll(): void {
+    this.heal();
+    this.faults = NO_FAULTS;
+    for (const member of this.members.values()) {
+      this.restart(member.id);
+      member.paused = false;
+      member.crashArmed = null;
+    }
+    this.trace.push(`round ${this.round}: heal all`);
   }
 
   // ---- driving -----------------------------------------------------------------------------
@@ -276,8 +380,24 @@ export class Cluster {
       const core = member.core;
       if (core === null || member.paused || !core.hasReady()) continue;
       handled++;
+      const armed = member.crashArmed;
+      const strike = armed !== null && armed.afterMessages === 0 ? armed.point : null;
+      if (strike === 'before-ready') {
+        this.crash(member.id);
+        continue;
+      }
       const ready = core.ready();
+      // Checked before any crash point: a leader's first messages may already have left.
+      if (ready.softState?.role === 'leader') this.onLeader(member.id, core);
       for (const message of ready.messages) this.enqueue(message);
+      if (strike === 'after-send') {
+        this.crash(member.id);
+        continue;
+      }
+      if (this.traceMessages && ready.hardState !== null)
+        this.trace.push(
+          `${member.id} persists term=${ready.hardState.term} vote=${ready.hardState.vote} commit=${ready.hardState.commit}`,
+        );
       member.storage.write({
         hardState: ready.hardState ?? undefined,
         snapshot: ready.snapshot ?? undefined,
@@ -286,10 +406,17 @@ export class Cluster {
       if (ready.compaction !== null)
         member.storage.compact(ready.compaction.snapshot, ready.compaction.compactTo);
       for (const message of ready.messagesAfterPersist) this.enqueue(message);
-      if (ready.snapshot !== null) this.restoreSnapshot(member, ready.snapshot.metadata.index);
-      for (const entry of ready.committedEntries) this.apply(member, entry);
+      if (strike === 'after-persist') {
+        this.crash(member.id);
+        continue;
+      }
+      if (ready.snapshot !== null) {
+        this.restoreSnapshot(member, ready.snapshot, 'installed');
+        this.stats.snapshotsInstalled++;
+      }
+      const termNow = ready.committedEntries.length > 0 ? core.status().term : 0;
+      for (const entry of ready.committedEntries) this.apply(member, entry, termNow);
       member.readStates.push(...ready.readStates);
-      if (ready.softState?.role === 'leader') this.onLeader(member.id, core);
       core.advance(ready);
       core.assertInvariants();
       this.maybeSnapshot(member, core);
@@ -297,8 +424,21 @@ export class Cluster {
     return handled;
   }
 
-  private restoreSnapshot(member: Member, index: number): void {
-    // The snapshot stands for the leader's applied prefix; the checker's committed map has it.
+  /**
+   * Restores the state machine from a snapshot. The snapshot carries only a digest of the state
+   * it stands for; the checker's committed map (the first entry applied at each index, which
+   * holds every index a snapshot can cover) supplies the entries, once the digests agree.
+   */
+  private restoreSnapshot(member: Member, snapshot: Snapshot, how: string): void {
+    const index = snapshot.metadata.index;
+    const expected = snapshotData(index, (i) => this.committed.get(i));
+    // An empty image (the genesis snapshot of `MemoryStorage.bootstrap`) is an empty state machine.
+    const empty = snapshot.data.length === 0 && [...this.committed.keys()].every((i) => i > index);
+    if (!empty && !sameBytes(snapshot.data, expected)) {
+      throw new Error(
+        `snapshot safety: node ${member.id} ${how} a snapshot at ${index} (${new TextDecoder().decode(snapshot.data)}) that differs from the applied prefix (${new TextDecoder().decode(expected)}) (seed ${this.options.seed})`,
+      );
+    }
     for (let i = 1; i <= index; i++) {
       const entry = this.committed.get(i);
       if (entry !== undefined) member.applied.set(i, entry);
@@ -306,7 +446,7 @@ export class Cluster {
     member.appliedIndex = index;
   }
 
-  private apply(member: Member, entry: Entry): void {
+  private apply(member: Member, entry: Entry, termNow: number): void {
     if (entry.index !== member.appliedIndex + 1) {
       throw new Error(
         `node ${member.id} applied ${entry.index} after ${member.appliedIndex}: gap or repeat`,
@@ -319,6 +459,8 @@ export class Cluster {
         `state machine safety: node ${member.id} applied ${describeEntry(entry)} where ${describeEntry(first)} was applied (seed ${this.options.seed})`,
       );
     }
+    const bound = this.committedInTerm.get(entry.index);
+    if (bound === undefined || termNow < bound) this.committedInTerm.set(entry.index, termNow);
     member.applied.set(entry.index, entry);
     member.appliedIndex = entry.index;
   }
@@ -328,11 +470,21 @@ export class Cluster {
     if (every === 0) return;
     const status = core.status();
     const snapshotIndex = member.storage.snapshot().metadata.index;
-    if (status.applied - snapshotIndex >= every)
-      core.compact({ index: status.applied, data: new Uint8Array(0) });
+    if (status.applied - snapshotIndex < every) return;
+    core.compact({
+      index: status.applied,
+      data: snapshotData(status.applied, (i) => member.applied.get(i)),
+    });
+    this.stats.compactions++;
   }
 
-  /** Election safety and leader completeness, checked when a node becomes leader. */
+  /**
+   * Election safety and leader completeness (Raft Figure 3), checked when a node becomes
+   * leader. Completeness binds leaders of *later* terms only: a candidate of an old term may
+   * still win that term after a later term has committed more (a vote granted in term 3 that
+   * arrives after term 4 committed entries), and that leader lacks them legitimately; it can
+   * commit nothing, which state machine safety checks.
+   */
   private onLeader(id: NodeId, core: RaftCore): void {
     const term = core.status().term;
     const previous = this.leaders.get(term);
@@ -344,6 +496,7 @@ export class Cluster {
     this.leaders.set(term, id);
     this.trace.push(`round ${this.round}: ${id} leads term ${term}`);
     for (const [index, entry] of this.committed) {
+      if ((this.committedInTerm.get(index) ?? 0) >= term) continue;
       const have = core.term(index as LogIndex);
       if (have !== null && have !== entry.term) {
         throw new Error(
@@ -392,8 +545,14 @@ export class Cluster {
   }
 
   private enqueue(message: Message): void {
+    if (this.traceMessages && message.type === 'Snapshot')
+      this.trace.push(`sent ${describeMessage(message)}`);
     const f = this.faults;
-    if (f.drop > 0 && this.random.nextInt(1_000_000) < f.drop * 1_000_000) return;
+    if (f.drop > 0 && this.random.nextInt(1_000_000) < f.drop * 1_000_000) {
+      if (message.type === 'Snapshot')
+        this.inFlight.push({ deliverAt: this.round, message, lost: true });
+      return;
+    }
     const copies =
       f.duplicate > 0 && this.random.nextInt(1_000_000) < f.duplicate * 1_000_000 ? 2 : 1;
     for (let i = 0; i < copies; i++) {
@@ -403,22 +562,35 @@ export class Cluster {
   }
 
   private deliverDue(): number {
-    if (this.inFlight.length === 0) return 0;
+    let delivered = this.deliverSnapshotReports();
+    if (this.inFlight.length === 0) return delivered;
     const due: InFlight[] = [];
     const later: InFlight[] = [];
     for (const item of this.inFlight) (item.deliverAt <= this.round ? due : later).push(item);
     this.inFlight = later;
-    let delivered = 0;
-    for (const { message } of due) {
-      if (this.blocked.has(`${message.from}-${message.to}`)) continue;
-      const member = this.members.get(message.to);
-      if (member === undefined || member.core === null) continue;
-      if (member.paused) {
-        later.push({ deliverAt: this.round + 1, message });
+    for (const item of due) {
+      const sent = item.message;
+      const member = this.members.get(sent.to);
+      const core = member?.core ?? null;
+      if (
+        item.lost ||
+        member === undefined ||
+        core === null ||
+        this.blocked.has(`${sent.from}-${sent.to}`)
+      ) {
+        this.reportIfSnapshot(sent, false);
         continue;
       }
+      if (member.paused) {
+        later.push({ deliverAt: this.round + 1, message: sent });
+        continue;
+      }
+      const message = this.options.mutateOnDelivery?.(sent, this) ?? sent;
       if (this.traceMessages) this.trace.push(describeMessage(message));
-      member.core.step(message);
+      core.step(message);
+      if (member.crashArmed !== null && member.crashArmed.afterMessages > 0)
+        member.crashArmed.afterMessages--;
+      this.reportIfSnapshot(sent, true);
       delivered++;
       this.messagesDelivered++;
     }
@@ -427,12 +599,61 @@ export class Cluster {
   }
 
   traceMessages = false;
+
+  private reportIfSnapshot(message: Message, ok: boolean): void {
+    if (message.type !== 'Snapshot') return;
+    this.snapshotReports.push({ from: message.from, to: message.to, ok });
+    if (!ok) this.stats.snapshotsLost++;
+  }
+
+  /** Hands snapshot outcomes to their senders; a paused sender gets them once it resumes. */
+  private deliverSnapshotReports(): number {
+    if (this.snapshotReports.length === 0) return 0;
+    const pending = this.snapshotReports;
+    this.snapshotReports = [];
+    let reported = 0;
+    for (const report of pending) {
+      const sender = this.members.get(report.from);
+      // A crashed sender forgot the send; its next incarnation starts a fresh progress.
+      if (sender === undefined || sender.core === null) continue;
+      if (sender.paused) {
+        this.snapshotReports.push(report);
+        continue;
+      }
+      sender.core.reportSnapshot(report.to, report.ok);
+      if (this.traceMessages)
+        this.trace.push(
+          `${report.from} hears its snapshot to ${report.to} ${report.ok ? 'arrived' : 'was lost'}`,
+        );
+      reported++;
+    }
+    return reported;
+  }
 }
 
 function range(from: number, to: number): NodeId[] {
   const out: NodeId[] = [];
   for (let i = from; i <= to; i++) out.push(nodeId(i));
   return out;
+}
+
+/**
+ * What the harness stores as snapshot data: the index and an FNV-1a digest of every entry
+ * (index, term, data) up to it, standing in for a state machine image. Indices no one applied
+ * (those inside the genesis snapshot) count as absent on both sides.
+ */
+function snapshotData(index: number, entryAt: (index: number) => Entry | undefined): Uint8Array {
+  let hash = 0x811c9dc5;
+  const mix = (byte: number): void => {
+    hash = Math.imul(hash ^ byte, 0x01000193) >>> 0;
+  };
+  for (let i = 1; i <= index; i++) {
+    const entry = entryAt(i);
+    const head = entry === undefined ? `${i}/-:` : `${entry.index}/${entry.term}:`;
+    for (const byte of new TextEncoder().encode(head)) mix(byte);
+    for (const byte of entry?.data ?? []) mix(byte);
+  }
+  return new TextEncoder().encode(`${index}:${hash.toString(16)}`);
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {

@@ -44,6 +44,12 @@ export class Inflights {
     if (this.count === 0) this.start = 0;
   }
 
+  /** Frees the oldest message: a heartbeat answer proves the follower is alive, and its window may be full of lost appends. */
+  freeFirstOne(): void {
+    if (this.count === 0) return;
+    this.freeLE(this.indices[this.start] as LogIndex);
+  }
+
   full(): boolean {
     return this.count === this.countMax || (this.bytesMax > 0 && this.bytes >= this.bytesMax);
   }
