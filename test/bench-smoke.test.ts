@@ -1,7 +1,7 @@
-// Runs the two programs the README points to as child processes, from the repository root and
-// the way `pnpm bench` and `pnpm start` run them (tsx, the `source` export condition): the Raft
-// core benchmark in its short `--quick` form, and the end-to-end demo. Each must exit 0 and print
-// its table header or final line. Nothing here looks at how fast they ran (STYLE §9).
+// Runs the programs the README points to as child processes, from the repository root and the
+// way `pnpm bench` and `pnpm start` run them (tsx, the `source` export condition): the Raft core
+// and znode benchmarks in their short `--quick` form, and the end-to-end demo. Each must exit 0
+// and print its table header or final line. Nothing here looks at how fast they ran (STYLE §9).
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -30,6 +30,20 @@ describe('bench and demo smoke', () => {
       for (const batch of [64, 256, 1024])
         expect(output).toMatch(new RegExp(`^\\s+${nodes}\\s+${batch}\\s+[\\d,]+\\s`, 'm'));
     expect(output).toMatch(/^goal \(.*\): (met at batch [\d, ]+|NOT met) \(best [\d,]+\/s\)$/m);
+  });
+
+  it('runs the znode benchmark with --quick and prints its table', () => {
+    const { status, output } = runScript('bench/znode.ts', '--quick');
+    expect(status, output).toBe(0);
+    expect(output).toMatch(/phase\s+znodes\s+ops\s+seconds\s+ops\/s\s+alloc B\/op/);
+    for (const phase of ['create \\(build\\)', 'setData', 'setData \\(hot\\)', 'create', 'delete'])
+      expect(output).toMatch(
+        new RegExp(`^${phase}\\s+[\\d,]+\\s+[\\d,]+\\s+[\\d.]+\\s+[\\d,]+\\s`, 'm'),
+      );
+    expect(output).toMatch(/^ {2}total beyond the 100 data bytes\s+[\d.]+ B$/m);
+    expect(output).toMatch(/^snapshot of [\d,]+ znodes: write [\d.]+ s, restore [\d.]+ s, /m);
+    expect(output).toMatch(/^goal \(>= [\d,]+ setData\/s on [\d,]+ znodes\): (met|NOT met) \(/m);
+    expect(output).toMatch(/^goal \(< \d+ heap B per znode beyond its data\): (met|NOT met) \(/m);
   });
 
   it('runs the demo to its final line', () => {

@@ -1,0 +1,276 @@
+import { checkPermission, internAcl, validateAndFixAcl } from './acl.js';
+import type { SessionId, Zxid } from './ids.js';
+import { isReservedPath, nameOf, parentOf, sequentialName, validatePath } from './paths.js';
+import type { SessionState, ZTree } from './tree.js';
+import type { Acl, ChangeEvent, CreateMode, OpError, OpResult, WriteOp } from './types.js';
+import { PERMS } from './types.js';
+import { CONTAINER_OWNER, kindOf, TTL_MS_MAX, ttlOwner, ZNode } from './znode.js';
+
+/**
+ * One write being applied: its zxid and time (the leader's stamp), the session's identities,
+ * the events it fires, and, inside a multi, how to undo each change if a later op fails.
+ */
+export interface WriteContext {
+  readonly zxid: Zxid;
+  readonly time: number;
+  readonly session: SessionState;
+  readonly superUser: boolean;
+  readonly events: ChangeEvent[];
+  /** Set inside a multi: closures that undo each change, run in reverse on failure. */
+  readonly undo: Array<() => void> | null;
+}
+
+export type OpOutcome =
+  | { readonly ok: true; readonly result: OpResult }
+  | { readonly ok: false; readonly error: OpError };
+
+const SEQUENTIAL: ReadonlySet<CreateMode> = new Set([
+  'persistent-sequential',
+  'ephemeral-sequential',
+  'persistent-sequential-with-ttl',
+]);
+const TTL_MODES: ReadonlySet<CreateMode> = new Set([
+  'persistent-with-ttl',
+  'persistent-sequential-with-ttl',
+]);
+
+/** Applies one write op: validates everything first (an op that fails changes nothing), then mutates. */
+export function applyWriteOp(tree: ZTree, op: WriteOp, ctx: WriteContext): OpOutcome {
+  switch (op.type) {
+    case 'create':
+      return create(tree, op, ctx);
+    case 'delete':
+      return remove(tree, op.path, op.version, ctx);
+    case 'setData':
+      return setData(tree, op.path, op.data, op.version, ctx);
+    case 'check':
+      return check(tree, op.path, op.version, ctx);
+    default: {
+      // Only a corrupted or newer-format txn gets here; every replica answers the same.
+      const unknown: { readonly path?: unknown } = op;
+      return fail('Unimplemented', typeof unknown.path === 'string' ? unknown.path : '');
+    }
+  }
+}
+
+function fail(code: OpError['code'], path: string): OpOutcome {
+  return { ok: false, error: { code, path } };
+}
+
+/** Checks in ZooKeeper's order (PrepRequestProcessor.pRequest2TxnCreate). */
+function create(
+  tree: ZTree,
+  op: Extract<WriteOp, { type: 'create' }>,
+  ctx: WriteContext,
+): OpOutcome {
+  const sequential = SEQUENTIAL.has(op.mode);
+  const ttl = TTL_MODES.has(op.mode);
+  if (ttl) {
+    if (!tree.options.ttlEnabled) return fail('Unimplemented', op.path);
+    const ttlMs = op.ttlMs ?? 0;
+    if (!Number.isSafeInteger(ttlMs) || ttlMs <= 0 || ttlMs > TTL_MS_MAX)
+      return fail('BadArguments', op.path);
+  } else if (op.ttlMs !== undefined && !(op.ttlMs < 0)) {
+    // EphemeralType.validateTTL: a TTL (>= 0) with a mode that has none; -1 means "no TTL".
+    return fail('BadArguments', op.path);
+  }
+  const invalid = validatePath(op.path, sequential);
+  if (invalid !== null) return { ok: false, error: invalid };
+  // "/" is allowed: a sequential create names a child of the root (/0000000042), a plain one
+  // finds the root and answers NodeExists, as ZooKeeper does.
+  if (isReservedPath(op.path)) return fail('BadArguments', op.path);
+  if (op.data.length > tree.options.dataBytesMax) return fail('BadArguments', op.path);
+  const fixed = validateAndFixAcl(op.acl, ctx.session.authIds);
+  if (!fixed.ok) return { ok: false, error: { ...fixed.error, path: op.path } };
+  const parentPath = parentOf(op.path);
+  const parent = tree.node(parentPath);
+  if (parent === undefined) return fail('NoNode', parentPath);
+  if (!checkPermission(parent.acl, PERMS.CREATE, ctx.session.authIds, ctx.superUser))
+    return fail('NoAuth', parentPath);
+  const path = sequential ? sequentialName(op.path, parent.cversion) : op.path;
+  if (sequential) {
+    const invalidActual = validatePath(path, false);
+    if (invalidActual !== null) return { ok: false, error: invalidActual };
+  }
+  if (tree.node(path) !== undefined) return fail('NodeExists', path);
+  if (kindOf(parent.ephemeralOwner) === 'ephemeral') return fail('NoChildrenForEphemerals', path);
+
+  const owner =
+    op.mode === 'ephemeral' || op.mode === 'ephemeral-sequential'
+      ? ctx.session.id
+      : op.mode === 'container'
+        ? CONTAINER_OWNER
+        : ttl
+          ? ttlOwner(op.ttlMs ?? 0)
+          : (0n as SessionId);
+  const node = new ZNode(op.data, internAcl(fixed.acl), ctx.zxid, ctx.time, owner);
+  insertNode(tree, path, parentPath, node, ctx);
+  const parentAcl = (tree.node(parentPath) as ZNode).acl;
+  ctx.events.push({ type: 'NodeCreated', path, zxid: ctx.zxid, acl: node.acl });
+  ctx.events.push({
+    type: 'NodeChildrenChanged',
+    path: parentPath,
+    zxid: ctx.zxid,
+    acl: parentAcl,
+  });
+  return { ok: true, result: { type: 'create', path, stat: node.stat() } };
+}
+
+function insertNode(
+  tree: ZTree,
+  path: string,
+  parentPath: string,
+  node: ZNode,
+  ctx: WriteContext,
+): void {
+  const parent = tree.node(parentPath) as ZNode;
+  const before = { cversion: parent.cversion, pzxid: parent.pzxid };
+  const name = nameOf(path);
+  tree.modify(parentPath, parent, () => {
+    if (parent.children === null) parent.children = new Set();
+    parent.children.add(name);
+    parent.cversion++;
+    parent.pzxid = ctx.zxid;
+  });
+  tree.attach(path, node);
+  ctx.undo?.push(() => {
+    tree.detach(path, node);
+    tree.modify(parentPath, parent, () => {
+      parent.children?.delete(name);
+      if (parent.children?.size === 0) parent.children = null;
+      parent.cversion = before.cversion;
+      parent.pzxid = before.pzxid;
+    });
+  });
+}
+
+/**
+ * Checks in ZooKeeper's order (PrepRequestProcessor, OpCode.delete): NoNode for the parent,
+ * NoAuth (DELETE on the parent, so a caller without it cannot probe which children exist),
+ * NoNode for the node, BadVersion, NotEmpty.
+ */
+function remove(tree: ZTree, path: string, version: number, ctx: WriteContext): OpOutcome {
+  const invalid = validatePath(path, false);
+  if (invalid !== null) return { ok: false, error: invalid };
+  if (path === '/' || isReservedPath(path)) return fail('BadArguments', path);
+  const parentPath = parentOf(path);
+  const parent = tree.node(parentPath);
+  if (parent === undefined) return fail('NoNode', parentPath);
+  if (!checkPermission(parent.acl, PERMS.DELETE, ctx.session.authIds, ctx.superUser))
+    return fail('NoAuth', path);
+  const node = tree.node(path);
+  if (node === undefined) return fail('NoNode', path);
+  if (version !== -1 && version !== node.version) return fail('BadVersion', path);
+  if (node.children !== null && node.children.size > 0) return fail('NotEmpty', path);
+  deleteNode(tree, path, ctx);
+  return { ok: true, result: { type: 'delete' } };
+}
+
+/**
+ * Removes a childless node, fires its events, and records how to put it back. The parent's
+ * pzxid moves but its cversion does not: ZooKeeper counts only creates there (DataTree
+ * .deleteNode, PrepRequestProcessor's delete), so the sequence counter advances on creates alone.
+ */
+export function deleteNode(
+  tree: ZTree,
+  path: string,
+  ctx: Pick<WriteContext, 'zxid' | 'events' | 'undo'>,
+): void {
+  const node = tree.node(path) as ZNode;
+  const parentPath = parentOf(path);
+  const parent = tree.node(parentPath) as ZNode;
+  const before = { pzxid: parent.pzxid };
+  const name = nameOf(path);
+  tree.modify(parentPath, parent, () => {
+    parent.children?.delete(name);
+    if (parent.children?.size === 0) parent.children = null;
+    parent.pzxid = ctx.zxid;
+  });
+  tree.detach(path, node);
+  ctx.undo?.push(() => {
+    tree.attach(path, node);
+    tree.modify(parentPath, parent, () => {
+      if (parent.children === null) parent.children = new Set();
+      parent.children.add(name);
+      parent.pzxid = before.pzxid;
+    });
+  });
+  ctx.events.push({ type: 'NodeDeleted', path, zxid: ctx.zxid, acl: node.acl });
+  ctx.events.push({
+    type: 'NodeChildrenChanged',
+    path: parentPath,
+    zxid: ctx.zxid,
+    acl: parent.acl,
+  });
+}
+
+function setData(
+  tree: ZTree,
+  path: string,
+  data: Uint8Array,
+  version: number,
+  ctx: WriteContext,
+): OpOutcome {
+  const invalid = validatePath(path, false);
+  if (invalid !== null) return { ok: false, error: invalid };
+  if (isReservedPath(path)) return fail('BadArguments', path);
+  if (data.length > tree.options.dataBytesMax) return fail('BadArguments', path);
+  const node = tree.node(path);
+  if (node === undefined) return fail('NoNode', path);
+  if (!checkPermission(node.acl, PERMS.WRITE, ctx.session.authIds, ctx.superUser))
+    return fail('NoAuth', path);
+  if (version !== -1 && version !== node.version) return fail('BadVersion', path);
+  const before = { data: node.data, version: node.version, mzxid: node.mzxid, mtime: node.mtime };
+  tree.modify(path, node, () => {
+    node.data = data;
+    node.version++;
+    node.mzxid = ctx.zxid;
+    node.mtime = ctx.time;
+  });
+  ctx.undo?.push(() => {
+    tree.modify(path, node, () => {
+      node.data = before.data;
+      node.version = before.version;
+      node.mzxid = before.mzxid;
+      node.mtime = before.mtime;
+    });
+  });
+  ctx.events.push({ type: 'NodeDataChanged', path, zxid: ctx.zxid, acl: node.acl });
+  return { ok: true, result: { type: 'setData', stat: node.stat() } };
+}
+
+function check(tree: ZTree, path: string, version: number, ctx: WriteContext): OpOutcome {
+  const invalid = validatePath(path, false);
+  if (invalid !== null) return { ok: false, error: invalid };
+  const node = tree.node(path);
+  if (node === undefined) return fail('NoNode', path);
+  if (!checkPermission(node.acl, PERMS.READ, ctx.session.authIds, ctx.superUser))
+    return fail('NoAuth', path);
+  if (version !== -1 && version !== node.version) return fail('BadVersion', path);
+  return { ok: true, result: { type: 'check' } };
+}
+
+/** setACL (not allowed in a multi). Checks in ZooKeeper's order: InvalidACL, NoNode, NoAuth, BadVersion. */
+export function setAcl(
+  tree: ZTree,
+  path: string,
+  acl: readonly Acl[],
+  version: number,
+  ctx: WriteContext,
+): OpOutcome {
+  const invalid = validatePath(path, false);
+  if (invalid !== null) return { ok: false, error: invalid };
+  if (isReservedPath(path)) return fail('BadArguments', path);
+  const fixed = validateAndFixAcl(acl, ctx.session.authIds);
+  if (!fixed.ok) return { ok: false, error: { ...fixed.error, path } };
+  const node = tree.node(path);
+  if (node === undefined) return fail('NoNode', path);
+  if (!checkPermission(node.acl, PERMS.ADMIN, ctx.session.authIds, ctx.superUser))
+    return fail('NoAuth', path);
+  if (version !== -1 && version !== node.aversion) return fail('BadVersion', path);
+  tree.modify(path, node, () => {
+    node.acl = internAcl(fixed.acl);
+    node.aversion++;
+  });
+  return { ok: true, result: { type: 'setACL', stat: node.stat() } };
+}
