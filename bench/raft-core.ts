@@ -11,9 +11,7 @@
  *   npx -y pnpm@10 bench             # the full table, well under a minute
  *   npx -y pnpm@10 bench --quick     # a short smoke run (test/bench-smoke.test.ts)
  */
-import { cpus } from 'node:os';
-import v8 from 'node:v8';
-import vm from 'node:vm';
+
 import {
   type ConfState,
   type Entry,
@@ -26,6 +24,7 @@ import {
   RaftCore,
   seededRandom,
 } from '@cairn/raft';
+import { machineLine, startAllocationCount } from './heap.js';
 
 const SEED = 1;
 const ENTRY_BYTES = 128;
@@ -214,49 +213,6 @@ function run(workload: Workload, proposals: readonly ProposedEntry[]): Result {
   };
 }
 
-/**
- * Bytes allocated on the V8 heap, from a forced collection to `stop()`. Everything allocated
- * between two collections shows up as growth of the used heap, so with `used_0` measured right
- * after the forced collection and the GC profiler reporting the used heap before and after
- * each collection i:
- *
- *   allocated = Σ_i (usedBefore_i − usedAfter_{i−1}) + (used_end − usedAfter_last),
- *   usedAfter_{−1} = used_0.
- *
- * Objects that survive count once (when allocated); what a collection frees is never
- * subtracted. Off-heap typed-array stores are not counted (the payloads are preallocated).
- */
-function startAllocationCount(): { stop(): number } {
-  collectGarbage();
-  const profiler = new v8.GCProfiler();
-  const usedAtStart = v8.getHeapStatistics().used_heap_size;
-  profiler.start();
-  return {
-    stop(): number {
-      const usedAtEnd = v8.getHeapStatistics().used_heap_size;
-      const { statistics } = profiler.stop();
-      let allocated = 0;
-      let usedAfterPrevious = usedAtStart;
-      for (const gc of statistics) {
-        allocated += gc.beforeGC.heapStatistics.usedHeapSize - usedAfterPrevious;
-        usedAfterPrevious = gc.afterGC.heapStatistics.usedHeapSize;
-      }
-      return allocated + (usedAtEnd - usedAfterPrevious);
-    },
-  };
-}
-
-let gcFunction: (() => void) | null = null;
-
-/** A full collection, without needing `--expose-gc` on the command line. */
-function collectGarbage(): void {
-  if (gcFunction === null) {
-    v8.setFlagsFromString('--expose-gc');
-    gcFunction = vm.runInNewContext('gc') as () => void;
-  }
-  gcFunction();
-}
-
 function main(): void {
   // One 128-byte buffer per batch slot, reused by every batch: the core only keeps references
   // to entry data (it never copies or reads it), as a zero-copy runtime would hand it buffers
@@ -270,13 +226,9 @@ function main(): void {
     proposals.push({ type: 'normal', data });
   }
 
-  const cpuList = cpus();
   const count = (value: number): string => Math.round(value).toLocaleString('en-US');
   console.log('Raft core: committed entries per second, in-memory loop (no codec, I/O or ticks)');
-  console.log(
-    `node ${process.version}, ${cpuList[0]?.model ?? 'unknown CPU'} x ${cpuList.length}, ` +
-      `seed ${SEED}${args.length > 0 ? `, ${args.join(' ')}` : ''}`,
-  );
+  console.log(`${machineLine()}, ` + `seed ${SEED}${args.length > 0 ? `, ${args.join(' ')}` : ''}`);
   console.log(
     `- entries carry ${ENTRY_BYTES} bytes of data from ${batchMax} preallocated buffers reused ` +
       'by every batch (zero-copy: the core only holds references); followers get the ' +

@@ -25,9 +25,8 @@
  *      map, path and child-name strings, children sets), divided by the znodes created.
  * "Beyond its data" is (2, on-heap part) + (3): everything but the 100 payload bytes.
  */
-import { cpus } from 'node:os';
+
 import v8 from 'node:v8';
-import vm from 'node:vm';
 import {
   type Acl,
   readSnapshot,
@@ -37,6 +36,7 @@ import {
   ZTree,
   type Zxid,
 } from '@cairn/znode';
+import { collectGarbage, machineLine, startAllocationCount } from './heap.js';
 
 const SEED = 1;
 const DATA_BYTES = 100;
@@ -307,51 +307,11 @@ function createThenDelete(tree: ZTree, applier: Applier): Row[] {
   return [create, remove];
 }
 
-/**
- * Bytes allocated on the V8 heap from a forced collection to `stop()`, as in raft-core.ts:
- * allocated = Σ_i (usedBefore_i − usedAfter_{i−1}) + (used_end − usedAfter_last), over the
- * collections the GC profiler saw, with usedAfter_{−1} the used heap after the forced one.
- */
-function startAllocationCount(): { stop(): number } {
-  collectGarbage();
-  const profiler = new v8.GCProfiler();
-  const usedAtStart = v8.getHeapStatistics().used_heap_size;
-  profiler.start();
-  return {
-    stop(): number {
-      const usedAtEnd = v8.getHeapStatistics().used_heap_size;
-      const { statistics } = profiler.stop();
-      let allocated = 0;
-      let usedAfterPrevious = usedAtStart;
-      for (const gc of statistics) {
-        allocated += gc.beforeGC.heapStatistics.usedHeapSize - usedAfterPrevious;
-        usedAfterPrevious = gc.afterGC.heapStatistics.usedHeapSize;
-      }
-      return allocated + (usedAtEnd - usedAfterPrevious);
-    },
-  };
-}
-
-let gcFunction: (() => void) | null = null;
-
-/** A full collection, without needing `--expose-gc` on the command line. */
-function collectGarbage(): void {
-  if (gcFunction === null) {
-    v8.setFlagsFromString('--expose-gc');
-    gcFunction = vm.runInNewContext('gc') as () => void;
-  }
-  gcFunction();
-}
-
 function main(): void {
-  const cpuList = cpus();
   console.log(
     'znode state machine: txns applied per second and heap per znode, one ZTree in-process',
   );
-  console.log(
-    `node ${process.version}, ${cpuList[0]?.model ?? 'unknown CPU'} x ${cpuList.length}, ` +
-      `seed ${SEED}${quick ? ', --quick' : ''}`,
-  );
+  console.log(`${machineLine()}, ` + `seed ${SEED}${quick ? ', --quick' : ''}`);
   console.log(
     `- tree: ${count(PARENTS)} parents x ${count(CHILDREN_PER_PARENT)} children under /, ` +
       `10-character names, ${DATA_BYTES} bytes of data per child, persistent, open ACL, ` +
