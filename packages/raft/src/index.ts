@@ -57,6 +57,8 @@ export type {
   VoteResponse,
 } from './messages.js';
 export { isSentAfterPersist } from './messages.js';
+export type { DurableLog, StorageFeatures } from './ports/durable-log.js';
+export type { Transport } from './ports/transport.js';
 export type { ProgressState } from './progress/progress.js';
 export { type Random, seededRandom } from './random.js';
 export { EMPTY_CONF_STATE, type InitialState, type LogStorage } from './storage.js';

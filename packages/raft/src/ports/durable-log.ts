@@ -1,0 +1,35 @@
+import type { LogIndex } from '../ids.js';
+import type { StorageWrite } from '../memory-storage.js';
+import type { LogStorage } from '../storage.js';
+import type { Snapshot } from '../types.js';
+
+/** What an implementation supports; the conformance suite enables its tests accordingly. */
+export interface StorageFeatures {
+  /** Survives a process crash: what `write` resolved is there after reopening. */
+  readonly durable: boolean;
+  /** Snapshots are written as a stream to a file rather than held in memory. */
+  readonly snapshotsStreamed: boolean;
+}
+
+/**
+ * The durable log as the runtime drives it: the core's read view (`LogStorage`, synchronous)
+ * plus the writes a `Ready` asks for. Anyone can implement it (a storage engine the service
+ * already runs); `@cairn/raft/testing` has the conformance suite every implementation passes.
+ *
+ * Contract:
+ * - `write` persists one Ready atomically: the snapshot (which replaces the whole log), then the
+ *   entries (an entry at index i discards everything stored from i on), then the hard state.
+ *   When `sync` is true it resolves only once all of it is on stable storage. Writes are issued
+ *   one at a time, in order. After it resolves, the read view reflects it.
+ * - `compact` saves a locally taken snapshot and discards entries up to `compactTo`; reads stay
+ *   consistent throughout (entries above `compactTo` remain readable).
+ * - A failure rejects with an error whose `code` says what broke (`StorageCorrupted`,
+ *   `StorageLocked`, `StorageMismatch`, `StorageFailed`); storage failure is fatal: the node
+ *   stops rather than vote or acknowledge with a log it cannot trust.
+ */
+export interface DurableLog extends LogStorage {
+  readonly features: StorageFeatures;
+  write(update: StorageWrite & { readonly sync: boolean }): Promise<void>;
+  compact(snapshot: Snapshot, compactTo: LogIndex): Promise<void>;
+  close(): Promise<void>;
+}
