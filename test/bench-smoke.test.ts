@@ -1,7 +1,7 @@
 // Runs the programs the README points to as child processes, from the repository root and the
 // way `pnpm bench` and `pnpm start` run them (tsx, the `source` export condition): the Raft core
-// and znode benchmarks in their short `--quick` form, and the end-to-end demo. Each must exit 0
-// and print its table header or final line. Nothing here looks at how fast they ran (STYLE §9).
+// and znode benchmarks (and the transport and storage ones) in their short `--quick` form, and the
+// end-to-end demo. Each must exit 0 and print its table header or final line. Nothing here looks at how fast they ran (STYLE §9).
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -44,6 +44,32 @@ describe('bench and demo smoke', () => {
     expect(output).toMatch(/^snapshot of [\d,]+ znodes: write [\d.]+ s, restore [\d.]+ s, /m);
     expect(output).toMatch(/^goal \(>= [\d,]+ setData\/s on [\d,]+ znodes\): (met|NOT met) \(/m);
     expect(output).toMatch(/^goal \(< \d+ heap B per znode beyond its data\): (met|NOT met) \(/m);
+  });
+
+  it('runs the transport benchmark with --quick and prints its table', () => {
+    const { status, output } = runScript('bench/transport.ts', '--quick');
+    expect(status, output).toBe(0);
+    expect(output).toMatch(
+      /batch\s+entries\s+messages\s+seconds\s+messages\/s\s+entries\/s\s+MB\/s/,
+    );
+    for (const batch of [64, 256])
+      expect(output).toMatch(new RegExp(`^\\s+${batch}\\s+[\\d,]+\\s+[\\d,]+\\s`, 'm'));
+    expect(output).toMatch(/^goal \(.*\): (met at batch [\d, ]+|NOT met) \(best [\d,]+\/s\)$/m);
+  });
+
+  it('runs the storage benchmark with --quick and prints its table', () => {
+    const { status, output } = runScript('bench/storage.ts', '--quick');
+    expect(status, output).toBe(0);
+    expect(output).toMatch(
+      /writer\s+batch\s+entries\s+seconds\s+entries\/s\s+syncs\/s\s+x raw fsync/,
+    );
+    expect(output).toMatch(/^raw fdatasync\s+1\s+[\d,]+\s/m);
+    for (const batch of [1, 16, 256])
+      expect(output).toMatch(new RegExp(`^LevelLog\\s+${batch}\\s+[\\d,]+\\s`, 'm'));
+    expect(output).toMatch(
+      /^goal \(batching >= 50x the raw fsync rate in entries\/s\): (met|NOT met) \(/m,
+    );
+    expect(output).toMatch(/^goal \(batch of 1 within 2x of one raw fsync\): (met|NOT met) \(/m);
   });
 
   it('runs the demo to its final line', () => {

@@ -1,0 +1,53 @@
+import { once } from 'node:events';
+import * as net from 'node:net';
+import type { TransportEvent } from '../src/index.js';
+
+/** Loopback only, in every test. */
+export const LOOPBACK = '127.0.0.1';
+
+/**
+ * Free loopback ports: listen on port 0, note the port, close. Another process could take one
+ * before we listen on it again; on a test machine that race is rare and fails loudly (EADDRINUSE).
+ */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers: net.Server[] = [];
+  const ports: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const server = net.createServer();
+    server.listen(0, LOOPBACK);
+    await once(server, 'listening');
+    const address = server.address();
+    if (address === null || typeof address === 'string') throw new Error('no port');
+    ports.push(address.port);
+    servers.push(server);
+  }
+  await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+  return ports;
+}
+
+/** Yields to the event loop for `ms` (a wait between polls, never something asserted). */
+export function pause(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Polls `done` up to `polls` times, `intervalMs` apart; returns whether it became true. */
+export async function waitUntil(
+  done: () => boolean,
+  polls = 500,
+  intervalMs = 10,
+): Promise<boolean> {
+  for (let i = 0; i < polls; i++) {
+    if (done()) return true;
+    await pause(intervalMs);
+  }
+  return done();
+}
+
+/** Collects transport events for assertions on `code`. */
+export function eventLog(): {
+  events: TransportEvent[];
+  listener: (event: TransportEvent) => void;
+} {
+  const events: TransportEvent[] = [];
+  return { events, listener: (event) => events.push(event) };
+}

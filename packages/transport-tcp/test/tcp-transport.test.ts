@@ -1,0 +1,137 @@
+// TcpTransport in one process on 127.0.0.1, for what the conformance suite does not cover:
+// `send` to a peer that is down never throws or blocks and its queue stays bounded (QueueFull
+// events, oldest Heartbeats dropped first) while the link redials with backoff and reports the
+// peer unreachable; `close()` leaves no socket, server or timer behind (Node's active-resource
+// list is back to what it was); and a Snapshot bigger than a chunk lets a Heartbeat sent after it
+// arrive first (chunks interleave with other traffic).
+import type {
+  HeartbeatRequest,
+  LogIndex,
+  Message,
+  NodeId,
+  SnapshotRequest,
+  Term,
+} from '@cairn/raft';
+import { describe, expect, it } from 'vitest';
+import { TcpTransport } from '../src/index.js';
+import { eventLog, freePorts, LOOPBACK, pause, waitUntil } from './helpers.js';
+
+function heartbeat(from: number, to: number, commit: number): HeartbeatRequest {
+  return {
+    type: 'Heartbeat',
+    from: from as NodeId,
+    to: to as NodeId,
+    term: 1 as Term,
+    commit: commit as LogIndex,
+    context: null,
+  };
+}
+
+function snapshot(bytes: number): SnapshotRequest {
+  return {
+    type: 'Snapshot',
+    from: 1 as NodeId,
+    to: 2 as NodeId,
+    term: 2 as Term,
+    snapshot: {
+      metadata: {
+        index: 50 as LogIndex,
+        term: 2 as Term,
+        confState: {
+          voters: [1, 2] as NodeId[],
+          votersOutgoing: [],
+          learners: [],
+          learnersNext: [],
+          autoLeave: false,
+        },
+      },
+      data: new Uint8Array(bytes).fill(9),
+    },
+  };
+}
+
+/** Resource kinds that a transport could leak (sockets, servers, timers). */
+const leakable = (): string[] =>
+  process
+    .getActiveResourcesInfo()
+    .filter((kind) => kind === 'TCPSocketWrap' || kind === 'TCPServerWrap' || kind === 'Timeout')
+    .sort();
+
+describe('TcpTransport (in-process, 127.0.0.1)', () => {
+  it('keeps a bounded queue for a peer that is down, never throws, and reports it unreachable', async () => {
+    const [p1, p2] = await freePorts(2);
+    const peers = { 1: `${LOOPBACK}:${p1}`, 2: `${LOOPBACK}:${p2}` };
+    const log = eventLog();
+    const transport = new TcpTransport({
+      nodeId: 1,
+      clusterId: 'c',
+      listen: peers[1],
+      peers,
+      queueMessagesMax: 100,
+      reconnect: { baseMs: 5, maxMs: 20 },
+      onEvent: log.listener,
+    });
+    const unreachable: number[] = [];
+    transport.onUnreachable((peer) => unreachable.push(peer));
+    await transport.start();
+    try {
+      for (let i = 0; i < 1_000; i++) transport.send([heartbeat(1, 2, i)]);
+      expect(log.events.filter((e) => e.code === 'QueueFull').length).toBe(900);
+      expect(await waitUntil(() => unreachable.length >= 3)).toBe(true);
+      expect(unreachable.every((peer) => peer === 2)).toBe(true);
+    } finally {
+      await transport.close();
+    }
+  });
+
+  it('leaves no socket, server or timer behind after close', async () => {
+    // Handles closed by an earlier test are freed on a later loop turn: let them go first.
+    await pause(20);
+    const before = leakable();
+    const [p1, p2, p3] = await freePorts(3);
+    const peers = { 1: `${LOOPBACK}:${p1}`, 2: `${LOOPBACK}:${p2}`, 3: `${LOOPBACK}:${p3}` };
+    const one = new TcpTransport({ nodeId: 1, clusterId: 'c', listen: peers[1], peers });
+    const two = new TcpTransport({ nodeId: 2, clusterId: 'c', listen: peers[2], peers });
+    const got: Message[] = [];
+    two.onMessage((m) => got.push(m));
+    await one.start();
+    await two.start();
+    // Node 3 never starts: its link sits in backoff with a timer armed.
+    one.send([heartbeat(1, 2, 1), heartbeat(1, 3, 1)]);
+    two.send([heartbeat(2, 1, 1)]);
+    expect(await waitUntil(() => got.length === 1)).toBe(true);
+    await one.close();
+    await two.close();
+    await pause(20);
+    expect(leakable()).toEqual(before);
+  });
+
+  it('interleaves snapshot chunks with other messages, so a later Heartbeat is not starved', async () => {
+    const [p1, p2] = await freePorts(2);
+    const peers = { 1: `${LOOPBACK}:${p1}`, 2: `${LOOPBACK}:${p2}` };
+    const one = new TcpTransport({
+      nodeId: 1,
+      clusterId: 'c',
+      listen: peers[1],
+      peers,
+      snapshotChunkBytes: 64 * 1024,
+    });
+    const two = new TcpTransport({ nodeId: 2, clusterId: 'c', listen: peers[2], peers });
+    const got: string[] = [];
+    two.onMessage((m) =>
+      got.push(m.type === 'Snapshot' ? `Snapshot:${m.snapshot.data.length}` : m.type),
+    );
+    await one.start();
+    await two.start();
+    try {
+      one.send([snapshot(8 * 1024 * 1024)]);
+      await pause(1);
+      one.send([heartbeat(1, 2, 1)]);
+      expect(await waitUntil(() => got.length === 2)).toBe(true);
+      expect(got).toEqual(['Heartbeat', `Snapshot:${8 * 1024 * 1024}`]);
+    } finally {
+      await one.close();
+      await two.close();
+    }
+  });
+});
