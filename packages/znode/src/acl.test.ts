@@ -6,13 +6,16 @@
 // FinalRequestProcessor does (Java's `replaceAll(":.*", ":x")`, line terminators included).
 // Properties (seeded) show checkPermission is monotonic: more ACL entries or more session ids
 // never take a permission away, and a session that passes for a bit passes for any request
-// containing that bit. internAcl is shown to give one frozen list per distinct ACL.
+// containing that bit. internAcl is shown to give one frozen list per distinct ACL, and
+// fixAndInternAcl (its cache by input) to answer exactly as validateAndFixAcl then internAcl.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  ACL_INPUT_CACHE_ENTRIES_MAX,
   aclKey,
   CREATOR_ALL_ACL,
   checkPermission,
+  fixAndInternAcl,
   internAcl,
   internedAclCount,
   maskAclForRead,
@@ -438,5 +441,51 @@ describe('internAcl', () => {
     expect(aclKey([entry(1, 'a', 'b","c')])).not.toBe(
       aclKey([entry(1, 'a', 'b'), entry(1, 'c', '')]),
     );
+  });
+});
+
+describe(`fixAndInternAcl (seed ${seed})`, () => {
+  /** The uncached answer: fixup, then the interned list. */
+  const direct = (acl: readonly Acl[], authIds: readonly Id[]): unknown => {
+    const result = validateAndFixAcl(acl, authIds);
+    return result.ok ? { ok: true, acl: internAcl(result.acl) } : result;
+  };
+
+  it('answers as validateAndFixAcl then internAcl, first time, cached, and for other sessions', () => {
+    fc.assert(
+      fc.property(anyAcl, anyIds, anyIds, (acl, authIds, otherIds) => {
+        for (const ids of [authIds, authIds, otherIds]) {
+          const answer = fixAndInternAcl(acl, ids);
+          const expected = direct(acl, ids) as { ok: boolean; acl?: readonly Acl[] };
+          expect(answer).toEqual(expected);
+          // The very list internAcl hands out: snapshots number ACLs by identity.
+          if (answer.ok) expect(answer.acl).toBe(expected.acl);
+        }
+      }),
+      { seed, numRuns: 500 },
+    );
+  });
+
+  it('expands auth per session, never from a cached answer', () => {
+    const acl = [entry(ALL, 'auth', '')];
+    expect(fixAndInternAcl(acl, [BOB])).toEqual({ ok: true, acl: [entry(ALL, 'digest', BOB.id)] });
+    expect(fixAndInternAcl(acl, [EVE])).toEqual({ ok: true, acl: [entry(ALL, 'digest', EVE.id)] });
+    expect(fixAndInternAcl(acl, []).ok).toBe(false);
+  });
+
+  it('treats -0 perms as 0 and malformed input as InvalidACL', () => {
+    const zero = fixAndInternAcl([entry(0, 'digest', 'cache:a')], []);
+    expect(fixAndInternAcl([entry(-0, 'digest', 'cache:a')], [])).toBe(zero);
+    expect(fixAndInternAcl([{ perms: 1 } as unknown as Acl], []).ok).toBe(false);
+    expect(fixAndInternAcl(null as unknown as Acl[], []).ok).toBe(false);
+  });
+
+  it('keeps answering right after its cache fills and is emptied', () => {
+    const first = fixAndInternAcl([entry(READ, 'digest', 'cache:first')], []);
+    for (let i = 0; i <= ACL_INPUT_CACHE_ENTRIES_MAX; i++)
+      fixAndInternAcl([entry(READ, 'digest', `cache:${i}`)], []);
+    const again = fixAndInternAcl([entry(READ, 'digest', 'cache:first')], []);
+    expect(again).toEqual(first);
+    expect(again.ok && first.ok && again.acl).toBe(first.ok && first.acl);
   });
 });

@@ -133,6 +133,61 @@ export function internAcl(acl: readonly Acl[]): readonly Acl[] {
   return frozen;
 }
 
+/** What `fixAndInternAcl` answers: the interned list a create or setACL stores, or InvalidACL. */
+export type InternedAcl =
+  | { readonly ok: true; readonly acl: readonly Acl[] }
+  | { readonly ok: false; readonly error: OpError };
+
+/**
+ * How many inputs `fixAndInternAcl` remembers. A cache, not a table (the intern table keeps
+ * identity), so when it is full it is simply emptied: a workload with more distinct ACL inputs
+ * than this pays the full fixup again, and memory stays bounded whatever clients send.
+ */
+export const ACL_INPUT_CACHE_ENTRIES_MAX = 1024;
+
+/** `fixAndInternAcl`'s cache: input key → the frozen answer for that input. */
+const fixedByInput = new Map<string, InternedAcl>();
+
+/**
+ * `validateAndFixAcl` then `internAcl`, remembered by the input's content. Nearly every create
+ * sends one of a few ACLs, decoded afresh each time, and the full fixup (copy each entry, key
+ * it as JSON, dedupe, key the list again to intern it) cost a fifth of a create. The answer is
+ * a pure function of the entries unless one uses the `auth` scheme, which expands to the
+ * session's ids; such inputs, and malformed ones, are never remembered.
+ */
+export function fixAndInternAcl(acl: readonly Acl[], authIds: readonly Id[]): InternedAcl {
+  const key = inputKey(acl);
+  if (key !== null) {
+    const known = fixedByInput.get(key);
+    if (known !== undefined) return known;
+  }
+  const fixed = validateAndFixAcl(acl, authIds);
+  if (!fixed.ok) return fixed;
+  const answer: InternedAcl = Object.freeze({ ok: true, acl: internAcl(fixed.acl) });
+  if (key !== null) {
+    if (fixedByInput.size >= ACL_INPUT_CACHE_ENTRIES_MAX) fixedByInput.clear();
+    fixedByInput.set(key, answer);
+  }
+  return answer;
+}
+
+/**
+ * A text equal for inputs with equal entries (perms, scheme and id, in order), or null when
+ * the answer may depend on more than that (an `auth` entry) or the input is not a list of
+ * well-formed entries. Lengths go first, so no two distinct inputs share a key. `${perms}`
+ * names -0 and 0 alike, which fixup treats alike too.
+ */
+function inputKey(acl: readonly Acl[]): string | null {
+  if (!Array.isArray(acl)) return null;
+  let key = '';
+  for (const entry of acl as readonly unknown[]) {
+    if (!isWellFormed(entry) || entry.id.scheme === 'auth') return null;
+    const { scheme, id } = entry.id;
+    key += `${entry.perms}:${scheme.length}:${scheme}${id.length}:${id};`;
+  }
+  return key;
+}
+
 /** How many distinct ACL lists `internAcl` holds. */
 export function internedAclCount(): number {
   return interned.size;

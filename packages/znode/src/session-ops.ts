@@ -1,7 +1,7 @@
-import type { SessionId, Zxid } from './ids.js';
+import type { SessionId } from './ids.js';
 import type { ZTree } from './tree.js';
-import type { ChangeEvent, Txn, TxnResult } from './types.js';
-import { deleteNode } from './write-ops.js';
+import type { Txn, TxnResult } from './types.js';
+import { type DeleteContext, deleteNode } from './write-ops.js';
 import { kindOf } from './znode.js';
 
 type SessionTxn = Extract<Txn, { type: 'createSession' | 'closeSession' | 'addAuth' }>;
@@ -11,12 +11,7 @@ type SessionTxn = Extract<Txn, { type: 'createSession' | 'closeSession' | 'addAu
  * (by the client or by the leader's expiry decision) deletes the session's ephemerals in the
  * same txn, firing their watches, so no ephemeral outlives its session on any replica.
  */
-export function applySessionTxn(
-  tree: ZTree,
-  txn: SessionTxn,
-  zxid: Zxid,
-  events: ChangeEvent[],
-): TxnResult {
+export function applySessionTxn(tree: ZTree, txn: SessionTxn, ctx: DeleteContext): TxnResult {
   switch (txn.type) {
     case 'createSession': {
       if (tree.sessionState(txn.sessionId) !== undefined || !isSessionOwner(txn.sessionId)) {
@@ -38,8 +33,7 @@ export function applySessionTxn(
       if (session === undefined)
         return { ok: false, type: 'session', error: { code: 'SessionExpired' } };
       // Sorted, so every replica deletes (and fires events) in the same order.
-      for (const path of [...session.ephemerals].sort())
-        deleteNode(tree, path, { zxid, events, undo: null });
+      for (const path of [...session.ephemerals].sort()) deleteNode(tree, path, ctx);
       tree.dropSession(txn.sessionId);
       return { ok: true, type: 'closeSession' };
     }

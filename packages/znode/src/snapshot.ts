@@ -236,10 +236,9 @@ function restoreNode(
     if (parent === undefined) throw new SnapshotError(`${path} comes before its parent`);
     if (kindOf(parent.ephemeralOwner) === 'ephemeral')
       throw new SnapshotError(`${path} is the child of an ephemeral`);
-    tree.modify(parentPath, parent, () => {
-      parent.children ??= new Set();
-      parent.children.add(nameOf(path));
-    });
+    parent.children ??= new Set();
+    parent.children.add(nameOf(path));
+    tree.rehash(parentPath, parent);
   }
   tree.attach(path, node);
 }

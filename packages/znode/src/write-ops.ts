@@ -1,4 +1,4 @@
-import { checkPermission, internAcl, validateAndFixAcl } from './acl.js';
+import { checkPermission, fixAndInternAcl } from './acl.js';
 import type { SessionId, Zxid } from './ids.js';
 import { isReservedPath, nameOf, parentOf, sequentialName, validatePath } from './paths.js';
 import type { SessionState, ZTree } from './tree.js';
@@ -15,9 +15,28 @@ export interface WriteContext {
   readonly time: number;
   readonly session: SessionState;
   readonly superUser: boolean;
-  readonly events: ChangeEvent[];
+  /** The events fired so far, in order; added with `emit`, which may replace the list. */
+  events: ChangeEvent[];
   /** Set inside a multi: closures that undo each change, run in reverse on failure. */
   readonly undo: Array<() => void> | null;
+}
+
+/** What deleting a node needs of a WriteContext (session closes and reaps delete too). */
+export type DeleteContext = Pick<WriteContext, 'zxid' | 'events' | 'undo'>;
+
+/**
+ * Adds an op's events (one or two) to `ctx.events`. The first ones replace the empty list with
+ * a list of exactly their size: `[]` then push reserves 17 slots, about 150 bytes per txn for
+ * the one or two events most txns fire. Later ones are pushed, so a multi or a session close
+ * grows its list as usual.
+ */
+function emit(ctx: DeleteContext, first: ChangeEvent, second: ChangeEvent | null): void {
+  if (ctx.events.length === 0) {
+    ctx.events = second === null ? [first] : [first, second];
+    return;
+  }
+  ctx.events.push(first);
+  if (second !== null) ctx.events.push(second);
 }
 
 export type OpOutcome =
@@ -80,7 +99,7 @@ function create(
   // finds the root and answers NodeExists, as ZooKeeper does.
   if (isReservedPath(op.path)) return fail('BadArguments', op.path);
   if (op.data.length > tree.options.dataBytesMax) return fail('BadArguments', op.path);
-  const fixed = validateAndFixAcl(op.acl, ctx.session.authIds);
+  const fixed = fixAndInternAcl(op.acl, ctx.session.authIds);
   if (!fixed.ok) return { ok: false, error: { ...fixed.error, path: op.path } };
   const parentPath = parentOf(op.path);
   const parent = tree.node(parentPath);
@@ -103,16 +122,14 @@ function create(
         : ttl
           ? ttlOwner(op.ttlMs ?? 0)
           : (0n as SessionId);
-  const node = new ZNode(op.data, internAcl(fixed.acl), ctx.zxid, ctx.time, owner);
+  const node = new ZNode(op.data, fixed.acl, ctx.zxid, ctx.time, owner);
   insertNode(tree, path, parentPath, node, ctx);
   const parentAcl = (tree.node(parentPath) as ZNode).acl;
-  ctx.events.push({ type: 'NodeCreated', path, zxid: ctx.zxid, acl: node.acl });
-  ctx.events.push({
-    type: 'NodeChildrenChanged',
-    path: parentPath,
-    zxid: ctx.zxid,
-    acl: parentAcl,
-  });
+  emit(
+    ctx,
+    { type: 'NodeCreated', path, zxid: ctx.zxid, acl: node.acl },
+    { type: 'NodeChildrenChanged', path: parentPath, zxid: ctx.zxid, acl: parentAcl },
+  );
   return { ok: true, result: { type: 'create', path, stat: node.stat() } };
 }
 
@@ -124,24 +141,14 @@ function insertNode(
   ctx: WriteContext,
 ): void {
   const parent = tree.node(parentPath) as ZNode;
-  const before = { cversion: parent.cversion, pzxid: parent.pzxid };
+  if (ctx.undo !== null) ctx.undo.push(undoInsert(tree, path, parentPath, parent, node));
   const name = nameOf(path);
-  tree.modify(parentPath, parent, () => {
-    if (parent.children === null) parent.children = new Set();
-    parent.children.add(name);
-    parent.cversion++;
-    parent.pzxid = ctx.zxid;
-  });
+  if (parent.children === null) parent.children = new Set();
+  parent.children.add(name);
+  parent.cversion++;
+  parent.pzxid = ctx.zxid;
+  tree.rehash(parentPath, parent);
   tree.attach(path, node);
-  ctx.undo?.push(() => {
-    tree.detach(path, node);
-    tree.modify(parentPath, parent, () => {
-      parent.children?.delete(name);
-      if (parent.children?.size === 0) parent.children = null;
-      parent.cversion = before.cversion;
-      parent.pzxid = before.pzxid;
-    });
-  });
 }
 
 /**
@@ -150,15 +157,18 @@ function insertNode(
  * NoNode for the node, BadVersion, NotEmpty.
  */
 function remove(tree: ZTree, path: string, version: number, ctx: WriteContext): OpOutcome {
-  const invalid = validatePath(path, false);
-  if (invalid !== null) return { ok: false, error: invalid };
+  // Looked up first: a stored path is valid, so only a miss needs validatePath (see setData).
+  const node = tree.node(path);
+  if (node === undefined) {
+    const invalid = validatePath(path, false);
+    if (invalid !== null) return { ok: false, error: invalid };
+  }
   if (path === '/' || isReservedPath(path)) return fail('BadArguments', path);
   const parentPath = parentOf(path);
   const parent = tree.node(parentPath);
   if (parent === undefined) return fail('NoNode', parentPath);
   if (!checkPermission(parent.acl, PERMS.DELETE, ctx.session.authIds, ctx.superUser))
     return fail('NoAuth', path);
-  const node = tree.node(path);
   if (node === undefined) return fail('NoNode', path);
   if (version !== -1 && version !== node.version) return fail('BadVersion', path);
   if (node.children !== null && node.children.size > 0) return fail('NotEmpty', path);
@@ -171,37 +181,22 @@ function remove(tree: ZTree, path: string, version: number, ctx: WriteContext): 
  * pzxid moves but its cversion does not: ZooKeeper counts only creates there (DataTree
  * .deleteNode, PrepRequestProcessor's delete), so the sequence counter advances on creates alone.
  */
-export function deleteNode(
-  tree: ZTree,
-  path: string,
-  ctx: Pick<WriteContext, 'zxid' | 'events' | 'undo'>,
-): void {
+export function deleteNode(tree: ZTree, path: string, ctx: DeleteContext): void {
   const node = tree.node(path) as ZNode;
   const parentPath = parentOf(path);
   const parent = tree.node(parentPath) as ZNode;
-  const before = { pzxid: parent.pzxid };
+  if (ctx.undo !== null) ctx.undo.push(undoDelete(tree, path, parentPath, parent, node));
   const name = nameOf(path);
-  tree.modify(parentPath, parent, () => {
-    parent.children?.delete(name);
-    if (parent.children?.size === 0) parent.children = null;
-    parent.pzxid = ctx.zxid;
-  });
+  parent.children?.delete(name);
+  if (parent.children?.size === 0) parent.children = null;
+  parent.pzxid = ctx.zxid;
+  tree.rehash(parentPath, parent);
   tree.detach(path, node);
-  ctx.undo?.push(() => {
-    tree.attach(path, node);
-    tree.modify(parentPath, parent, () => {
-      if (parent.children === null) parent.children = new Set();
-      parent.children.add(name);
-      parent.pzxid = before.pzxid;
-    });
-  });
-  ctx.events.push({ type: 'NodeDeleted', path, zxid: ctx.zxid, acl: node.acl });
-  ctx.events.push({
-    type: 'NodeChildrenChanged',
-    path: parentPath,
-    zxid: ctx.zxid,
-    acl: parent.acl,
-  });
+  emit(
+    ctx,
+    { type: 'NodeDeleted', path, zxid: ctx.zxid, acl: node.acl },
+    { type: 'NodeChildrenChanged', path: parentPath, zxid: ctx.zxid, acl: parent.acl },
+  );
 }
 
 function setData(
@@ -211,31 +206,27 @@ function setData(
   version: number,
   ctx: WriteContext,
 ): OpOutcome {
-  const invalid = validatePath(path, false);
-  if (invalid !== null) return { ok: false, error: invalid };
+  // Looked up before validatePath, which scans every character: each stored path passed it
+  // (create and snapshot restore check), so a hit is valid and only a miss needs the scan.
+  // The answers and their order are unchanged: BadArguments for an invalid path comes first.
+  const node = tree.node(path);
+  if (node === undefined) {
+    const invalid = validatePath(path, false);
+    if (invalid !== null) return { ok: false, error: invalid };
+  }
   if (isReservedPath(path)) return fail('BadArguments', path);
   if (data.length > tree.options.dataBytesMax) return fail('BadArguments', path);
-  const node = tree.node(path);
   if (node === undefined) return fail('NoNode', path);
   if (!checkPermission(node.acl, PERMS.WRITE, ctx.session.authIds, ctx.superUser))
     return fail('NoAuth', path);
   if (version !== -1 && version !== node.version) return fail('BadVersion', path);
-  const before = { data: node.data, version: node.version, mzxid: node.mzxid, mtime: node.mtime };
-  tree.modify(path, node, () => {
-    node.data = data;
-    node.version++;
-    node.mzxid = ctx.zxid;
-    node.mtime = ctx.time;
-  });
-  ctx.undo?.push(() => {
-    tree.modify(path, node, () => {
-      node.data = before.data;
-      node.version = before.version;
-      node.mzxid = before.mzxid;
-      node.mtime = before.mtime;
-    });
-  });
-  ctx.events.push({ type: 'NodeDataChanged', path, zxid: ctx.zxid, acl: node.acl });
+  if (ctx.undo !== null) ctx.undo.push(undoSetData(tree, path, node));
+  node.data = data;
+  node.version++;
+  node.mzxid = ctx.zxid;
+  node.mtime = ctx.time;
+  tree.rehash(path, node);
+  emit(ctx, { type: 'NodeDataChanged', path, zxid: ctx.zxid, acl: node.acl }, null);
   return { ok: true, result: { type: 'setData', stat: node.stat() } };
 }
 
@@ -261,16 +252,72 @@ export function setAcl(
   const invalid = validatePath(path, false);
   if (invalid !== null) return { ok: false, error: invalid };
   if (isReservedPath(path)) return fail('BadArguments', path);
-  const fixed = validateAndFixAcl(acl, ctx.session.authIds);
+  const fixed = fixAndInternAcl(acl, ctx.session.authIds);
   if (!fixed.ok) return { ok: false, error: { ...fixed.error, path } };
   const node = tree.node(path);
   if (node === undefined) return fail('NoNode', path);
   if (!checkPermission(node.acl, PERMS.ADMIN, ctx.session.authIds, ctx.superUser))
     return fail('NoAuth', path);
   if (version !== -1 && version !== node.aversion) return fail('BadVersion', path);
-  tree.modify(path, node, () => {
-    node.acl = internAcl(fixed.acl);
-    node.aversion++;
-  });
+  node.acl = fixed.acl;
+  node.aversion++;
+  tree.rehash(path, node);
   return { ok: true, result: { type: 'setACL', stat: node.stat() } };
+}
+
+// ---- undo steps for a multi ----------------------------------------------------------------
+//
+// Each is built just before its change, from the state it will restore, and only inside a
+// multi (`ctx.undo !== null`). They live in functions of their own so that a single op, the
+// common case, allocates neither the closure nor a copy of the old fields.
+
+/** Takes a just-inserted node out again and puts back its parent's child list, cversion and pzxid. */
+function undoInsert(
+  tree: ZTree,
+  path: string,
+  parentPath: string,
+  parent: ZNode,
+  node: ZNode,
+): () => void {
+  const name = nameOf(path);
+  const { cversion, pzxid } = parent;
+  return () => {
+    tree.detach(path, node);
+    parent.children?.delete(name);
+    if (parent.children?.size === 0) parent.children = null;
+    parent.cversion = cversion;
+    parent.pzxid = pzxid;
+    tree.rehash(parentPath, parent);
+  };
+}
+
+/** Puts a deleted node back and relists it under its parent, whose pzxid goes back too. */
+function undoDelete(
+  tree: ZTree,
+  path: string,
+  parentPath: string,
+  parent: ZNode,
+  node: ZNode,
+): () => void {
+  const name = nameOf(path);
+  const { pzxid } = parent;
+  return () => {
+    tree.attach(path, node);
+    if (parent.children === null) parent.children = new Set();
+    parent.children.add(name);
+    parent.pzxid = pzxid;
+    tree.rehash(parentPath, parent);
+  };
+}
+
+/** Puts back a node's data and the Stat fields setData moves. */
+function undoSetData(tree: ZTree, path: string, node: ZNode): () => void {
+  const { data, version, mzxid, mtime } = node;
+  return () => {
+    node.data = data;
+    node.version = version;
+    node.mzxid = mzxid;
+    node.mtime = mtime;
+    tree.rehash(path, node);
+  };
 }

@@ -48,6 +48,13 @@ export class ZNode {
   aversion = 0;
   ephemeralOwner: SessionId;
   children: Set<string> | null = null;
+  /**
+   * This node's share of the tree digest, `hashNode(path, this)`, kept by ZTree (set when the
+   * node is attached and after each change). Caching it means a change hashes the node once,
+   * not twice, and a delete not at all, as ZooKeeper's DataNode caches its digest. Held as an
+   * int32 (`| 0`) so V8 keeps it a small integer in the object rather than a boxed double.
+   */
+  hash = 0;
 
   constructor(data: Uint8Array, acl: readonly Acl[], zxid: Zxid, time: number, owner: SessionId) {
     this.data = data;
