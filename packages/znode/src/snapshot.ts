@@ -205,8 +205,11 @@ function restoreNode(
     throw new SnapshotError('bad node path');
   if (!(data instanceof Uint8Array) || typeof owner !== 'string')
     throw new SnapshotError(`bad node record ${path}`);
-  for (const value of [aclIndex, czxid, mzxid, pzxid, version, cversion, aversion])
+  for (const value of [aclIndex, czxid, mzxid, pzxid])
     if (!isCount(value)) throw new SnapshotError(`bad number in ${path}`);
+  // Java ints: they wrap past 2147483647, and /zookeeper/config's aversion is -1.
+  for (const value of [version, cversion, aversion])
+    if (!isJavaInt(value)) throw new SnapshotError(`bad version in ${path}`);
   if (!Number.isSafeInteger(ctime) || !Number.isSafeInteger(mtime))
     throw new SnapshotError(`bad time in ${path}`);
   // Split checks, so the message names the broken half (STYLE §7).
@@ -258,6 +261,10 @@ function decode(bytes: Uint8Array): unknown {
 
 function isCount(value: unknown): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+}
+
+function isJavaInt(value: unknown): value is number {
+  return typeof value === 'number' && (value | 0) === value && !Object.is(value, -0);
 }
 
 function parseOwner(text: string): SessionId {

@@ -1,4 +1,10 @@
-import { checkPermission, internAcl, maskAclForRead, OPEN_ACL_UNSAFE } from './acl.js';
+import {
+  checkPermission,
+  internAcl,
+  maskAclForRead,
+  OPEN_ACL_UNSAFE,
+  READ_ACL_UNSAFE,
+} from './acl.js';
 import { hashNode, hashSession } from './digest.js';
 import { NO_OWNER, type SessionId, type Zxid } from './ids.js';
 import { joinPath, parentOf, validatePath } from './paths.js';
@@ -92,7 +98,14 @@ export class ZTree {
       parent.children ??= new Set();
       parent.children.add(path.slice(path.lastIndexOf('/') + 1));
       this.rehash(parentOf(path), parent);
-      this.attach(path, new ZNode(new Uint8Array(0), open, zero, 0, NO_OWNER));
+      const node = new ZNode(new Uint8Array(0), open, zero, 0, NO_OWNER);
+      if (path === '/zookeeper/config') {
+        // DataTree.addConfigNode: READ_ACL_UNSAFE (ZOOKEEPER-2014), set through setACL with
+        // version -1, which DataTree.setACL stores as the aversion; getACL shows both.
+        node.acl = internAcl(READ_ACL_UNSAFE);
+        node.aversion = -1;
+      }
+      this.attach(path, node);
     }
   }
 
@@ -355,13 +368,15 @@ export class ZTree {
     return { ok: true, value: count };
   }
 
-  /** The session's own ephemerals under `prefix` (all of them for "/"), sorted. */
+  /** The session's own ephemerals whose path starts with `prefix` (all for "/" or blank), sorted. */
   getEphemerals(sessionId: SessionId, prefix: string): string[] {
     const session = this.sessions.get(sessionId);
     if (session === undefined) return [];
-    return [...session.ephemerals]
-      .filter((path) => prefix === '/' || path.startsWith(prefix))
-      .sort();
+    // FinalRequestProcessor: a prefix that Java's trim() leaves empty or "/" means all;
+    // any other is matched untrimmed, as a string prefix ("/a" finds "/ab" too).
+    const trimmed = javaTrim(prefix);
+    const all = trimmed === '' || trimmed === '/';
+    return [...session.ephemerals].filter((path) => all || path.startsWith(prefix)).sort();
   }
 
   /** The ACL and Stat; needs READ or ADMIN, and digest ids are masked without ADMIN. */
@@ -443,4 +458,13 @@ export class ZTree {
       for (const name of children) stack.push(joinPath(path, name));
     }
   }
+}
+
+/** Java's String.trim(): strips every char up to U+0020 at both ends (JS trim() strips others). */
+function javaTrim(text: string): string {
+  let start = 0;
+  let end = text.length;
+  while (start < end && text.charCodeAt(start) <= 0x20) start++;
+  while (end > start && text.charCodeAt(end - 1) <= 0x20) end--;
+  return text.slice(start, end);
 }

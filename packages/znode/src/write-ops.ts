@@ -3,7 +3,7 @@ import type { SessionId, Zxid } from './ids.js';
 import { isReservedPath, nameOf, parentOf, sequentialName, validatePath } from './paths.js';
 import type { SessionState, ZTree } from './tree.js';
 import type { Acl, ChangeEvent, CreateMode, OpError, OpResult, WriteOp } from './types.js';
-import { PERMS } from './types.js';
+import { CREATE_MODE_FLAGS, PERMS } from './types.js';
 import { CONTAINER_OWNER, kindOf, TTL_MS_MAX, ttlOwner, ZNode } from './znode.js';
 
 /**
@@ -82,6 +82,9 @@ function create(
   op: Extract<WriteOp, { type: 'create' }>,
   ctx: WriteContext,
 ): OpOutcome {
+  // CreateMode.fromFlag refuses an unknown mode before anything else (a newer-format txn must
+  // not silently become a persistent node).
+  if (!Object.hasOwn(CREATE_MODE_FLAGS, op.mode)) return fail('BadArguments', op.path);
   const sequential = SEQUENTIAL.has(op.mode);
   const ttl = TTL_MODES.has(op.mode);
   if (ttl) {
@@ -145,7 +148,8 @@ function insertNode(
   const name = nameOf(path);
   if (parent.children === null) parent.children = new Set();
   parent.children.add(name);
-  parent.cversion++;
+  // A Java int in ZooKeeper (`getCversion() + 1`): past 2147483647 it wraps, as the name does.
+  parent.cversion = (parent.cversion + 1) | 0;
   parent.pzxid = ctx.zxid;
   tree.rehash(parentPath, parent);
   tree.attach(path, node);
@@ -222,7 +226,9 @@ function setData(
   if (version !== -1 && version !== node.version) return fail('BadVersion', path);
   if (ctx.undo !== null) ctx.undo.push(undoSetData(tree, path, node));
   node.data = data;
-  node.version++;
+  // checkAndIncVersion's `currentVersion + 1` is Java int arithmetic: it wraps to -2147483648,
+  // and a client echoing that Stat version must still match.
+  node.version = (node.version + 1) | 0;
   node.mzxid = ctx.zxid;
   node.mtime = ctx.time;
   tree.rehash(path, node);
@@ -260,7 +266,7 @@ export function setAcl(
     return fail('NoAuth', path);
   if (version !== -1 && version !== node.aversion) return fail('BadVersion', path);
   node.acl = fixed.acl;
-  node.aversion++;
+  node.aversion = (node.aversion + 1) | 0; // a Java int, as version (see setData)
   tree.rehash(path, node);
   return { ok: true, result: { type: 'setACL', stat: node.stat() } };
 }

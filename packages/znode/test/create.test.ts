@@ -197,7 +197,6 @@ describe('create: sequential names', () => {
 
   it('wraps the name like a Java int past 2147483647', () => {
     const { h, s1 } = setup();
-    h.checking = false; // cversion itself leaves the int range here; only the name is under test
     const app = h.tree.node('/app');
     if (app === undefined) throw new Error('no /app');
     h.tree.modify('/app', app, () => {

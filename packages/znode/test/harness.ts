@@ -218,9 +218,14 @@ export function checkInvariants(tree: ZTree): void {
       const parent = tree.node(parentOf(path)) ?? fail(`${path} has no parent`);
       if (parent.children?.has(nameOf(path)) !== true) fail(`${path} is not listed by its parent`);
     }
-    if (stat.version < 0) fail(`${path} version ${stat.version} < 0`);
-    if (stat.cversion < 0) fail(`${path} cversion ${stat.cversion} < 0`);
-    if (stat.aversion < 0) fail(`${path} aversion ${stat.aversion} < 0`);
+    // Java ints, as in ZooKeeper: they wrap past 2147483647 (and /zookeeper/config's aversion is -1).
+    for (const [field, value] of [
+      ['version', stat.version],
+      ['cversion', stat.cversion],
+      ['aversion', stat.aversion],
+    ] as const) {
+      if ((value | 0) !== value) fail(`${path} ${field} ${value} is not a Java int`);
+    }
     if (stat.czxid > stat.mzxid) fail(`${path} czxid ${stat.czxid} > mzxid ${stat.mzxid}`);
     if (stat.czxid > stat.pzxid) fail(`${path} czxid ${stat.czxid} > pzxid ${stat.pzxid}`);
     if (stat.mzxid > tree.lastZxid)

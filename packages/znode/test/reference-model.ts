@@ -150,6 +150,9 @@ export class ReferenceModel {
     for (const path of ['/', '/zookeeper', '/zookeeper/config', '/zookeeper/quota']) {
       this.nodes.set(path, fresh(new Uint8Array(0), 0, 0));
     }
+    // DataTree.addConfigNode sets its READ-only ACL with version -1, stored as the aversion.
+    // `open` stays true: READ is all a client can use there (writes are BadArguments first).
+    (this.nodes.get('/zookeeper/config') as ModelNode).aversion = -1;
   }
 
   children(path: string): string[] {
@@ -320,7 +323,7 @@ export class ReferenceModel {
     if (node.kind === 'container') node.ephemeralOwner = CONTAINER_OWNER;
     if (node.kind === 'ttl') node.ephemeralOwner = TTL_OWNER_BASE + BigInt(ttlMs);
     nodes.set(path, node);
-    parent.cversion++;
+    parent.cversion = (parent.cversion + 1) | 0; // a Java int
     parent.pzxid = context.zxid;
     context.events.push(event('NodeCreated', path, context.zxid, node));
     context.events.push(event('NodeChildrenChanged', parentPath, context.zxid, parent));
@@ -371,7 +374,7 @@ export class ReferenceModel {
     if (!node.open) return fail('NoAuth', path);
     if (version !== -1 && version !== node.version) return fail('BadVersion', path);
     node.data = data;
-    node.version++;
+    node.version = (node.version + 1) | 0; // a Java int
     node.mzxid = context.zxid;
     node.mtime = context.time;
     context.events.push(event('NodeDataChanged', path, context.zxid, node));
@@ -395,7 +398,7 @@ export class ReferenceModel {
     if (!node.open) return fail('NoAuth', path);
     if (version !== -1 && version !== node.aversion) return fail('BadVersion', path);
     node.open = open;
-    node.aversion++;
+    node.aversion = (node.aversion + 1) | 0; // a Java int
     return { ok: true, result: { type: 'setACL', stat: statOf(nodes, path) } };
   }
 }
