@@ -149,7 +149,9 @@ export class RaftCore {
   /**
    * Asks for a linearizable read point: a `ReadState` with `context` is released once it is
    * known (on the leader after a heartbeat quorum, on a follower from the leader's answer).
-   * `context` must be unique among pending reads.
+   * `context` must never be reused (not only among pending reads): heartbeat answers echo it,
+   * and a late answer to an earlier read's heartbeat would confirm a later read with the same
+   * context from before it began, possibly after a newer leader committed (a stale read).
    */
   readIndex(context: string): ReadIndexOutcome {
     const r = this.raft;
@@ -296,10 +298,14 @@ export class RaftCore {
     if (lastEntry !== undefined) r.log.unstable.stableTo(lastEntry.index, lastEntry.term);
     // The applied index moves once per Ready, and to each conf change before it takes effect.
     const committed = ready.committedEntries;
+    // A snapshot restored since this Ready was handed out (it can only be pending: it rides the
+    // next Ready) already holds the membership as of its index; re-applying an older change on
+    // top of it would give this node a membership no other node has (openraft#1808).
+    const restoredTo = r.log.unstable.snapshot?.metadata.index ?? 0;
     for (const entry of committed) {
       if (entry.type !== 'confChange') continue;
       r.log.appliedTo(entry.index);
-      r.applyConfChangeEntry(entry);
+      if (entry.index > restoredTo) r.applyConfChangeEntry(entry);
     }
     const lastCommitted = committed[committed.length - 1];
     if (lastCommitted !== undefined) r.log.appliedTo(lastCommitted.index);

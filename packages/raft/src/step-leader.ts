@@ -56,26 +56,25 @@ export function leaderPropose(r: Raft, proposals: readonly ProposedEntry[]): Pro
   ) {
     return refused(new ProposalDroppedError('uncommitted-bytes-max'));
   }
+  // Validate the whole batch before recording a pending change: a refused batch appends
+  // nothing, so it must leave no pending index behind (it would refuse the next change).
+  let pendingConfIndex = r.pendingConfIndex;
   for (let i = 0; i < proposals.length; i++) {
     const proposal = proposals[i] as ProposedEntry;
     if (proposal.type !== 'confChange') continue;
+    if (pendingConfIndex > r.log.applied) return refused(confChangePending(pendingConfIndex));
     const problem = confChangeProblem(r, proposal.data);
     if (problem !== null) return refused(problem);
-    r.pendingConfIndex = (r.log.lastIndex() + i + 1) as LogIndex;
+    pendingConfIndex = (r.log.lastIndex() + i + 1) as LogIndex;
   }
+  r.pendingConfIndex = pendingConfIndex;
   const index = r.appendEntries(proposals);
   r.bcastAppend();
   return { status: 'appended', index, term: r.term };
 }
 
-/** Why a conf change may not be proposed now, or null (one change in flight at a time, §4.1). */
+/** Why this conf change is invalid against the current membership, or null (§4.1, §6). */
 function confChangeProblem(r: Raft, data: Uint8Array): RaftError | null {
-  if (r.pendingConfIndex > r.log.applied) {
-    return new RaftError(
-      'ConfChangePending',
-      `a conf change at or below ${r.pendingConfIndex} is not applied yet`,
-    );
-  }
   let change: ReturnType<typeof decodeConfChange>;
   try {
     change = decodeConfChange(data);
@@ -91,19 +90,28 @@ function confChangeProblem(r: Raft, data: Uint8Array): RaftError | null {
   return null;
 }
 
+function confChangePending(index: LogIndex): RaftError {
+  return new RaftError(
+    'ConfChangePending',
+    `a conf change at or below ${index} is not applied yet`,
+  );
+}
+
 function refused(error: RaftError): ProposeOutcome {
   return { status: 'refused', error };
 }
 
 /** ReadIndex on the leader (thesis §6.4): the commit index, once leadership is confirmed. */
 export function leaderReadIndex(r: Raft, from: NodeId, context: string): void {
-  if (r.tracker.isSingleton()) {
-    respondRead(r, from, r.log.committed, context);
+  if (!r.committedEntryInCurrentTerm()) {
+    // Our commit index may be behind the previous leader's until our no-op commits (thesis
+    // §6.4 step 1). This holds for a single voter too: after the old leader's removal leaves
+    // us alone, it may have committed entries (with our ack) whose commit we never heard of.
+    r.pendingReadIndex.push({ type: 'ReadIndex', from, to: r.id, term: 0 as Term, context });
     return;
   }
-  if (!r.committedEntryInCurrentTerm()) {
-    // Our commit index may be behind the previous leader's until our no-op commits.
-    r.pendingReadIndex.push({ type: 'ReadIndex', from, to: r.id, term: 0 as Term, context });
+  if (r.tracker.isSingleton()) {
+    respondRead(r, from, r.log.committed, context);
     return;
   }
   if (r.config.readOnly === 'lease-based') {
