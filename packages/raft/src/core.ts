@@ -1,6 +1,5 @@
 import { assert } from './assert.js';
 import { encodeConfChange } from './codec.js';
-import { isJoint } from './conf-change/changer.js';
 import type { RaftConfig } from './config.js';
 import { NotLeaderError, ProposalDroppedError, RaftError } from './errors.js';
 import type { LogIndex, NodeId, Term } from './ids.js';
@@ -322,7 +321,7 @@ export class RaftCore {
   /** A joint configuration entered with auto-leave is left as soon as it is applied. */
   private maybeAutoLeave(): void {
     const r = this.raft;
-    if (!isJoint(r.tracker.confState) || !r.tracker.confState.autoLeave) return;
+    if (!r.isJointAutoLeavePending()) return;
     if (r.pendingConfIndex > r.log.applied) return;
     leaderPropose(r, [
       { type: 'confChange', data: encodeConfChange({ changes: [], transition: 'auto' }) },

@@ -10,9 +10,6 @@ import { ReadOnly } from './read-only.js';
 import { entryBytes } from './storage.js';
 import type { ConfState, Entry, ReadState, Role, Snapshot } from './types.js';
 
-/** A message waiting to leave, without its sender (always this node). */
-export type Outgoing = Message;
-
 const NO_ENTRIES: readonly Entry[] = [];
 
 /**

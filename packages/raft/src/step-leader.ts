@@ -44,7 +44,7 @@ export function leaderPropose(r: Raft, proposals: readonly ProposedEntry[]): Pro
   if (r.leadTransferee !== null) return refused(new ProposalDroppedError('leadership-transfer'));
   let bytes = 0;
   for (const proposal of proposals) {
-    const size = proposalBytes(proposal);
+    const size = entryBytes(proposal);
     if (size > r.config.messageBytesMax)
       return refused(new ProposalDroppedError('entry-bytes-max'));
     bytes += size;
@@ -213,14 +213,4 @@ export function handleTransferLeader(r: Raft, transferee: NodeId): void {
   } else {
     r.maybeSendAppend(transferee, true);
   }
-}
-
-/** The bytes a proposal will count for once it is an entry. */
-export function proposalBytes(proposal: ProposedEntry): number {
-  return entryBytes({
-    term: 0 as Term,
-    index: 0 as LogIndex,
-    type: proposal.type,
-    data: proposal.data,
-  });
 }

@@ -34,9 +34,12 @@ export interface LogStorage {
 }
 
 /** The bytes an entry counts for against message and batch limits. */
-export function entryBytes(entry: Entry): number {
-  return entry.data.length + 16;
+export function entryBytes(entry: { readonly data: Uint8Array }): number {
+  return entry.data.length + ENTRY_OVERHEAD_BYTES;
 }
+
+/** What an entry's index, term and type count for, on top of its data. */
+const ENTRY_OVERHEAD_BYTES = 16;
 
 /** The longest prefix of `entries` within `bytesMax`, but at least one entry. */
 export function limitBytes(entries: Entry[], bytesMax: number): Entry[] {
