@@ -146,6 +146,7 @@ const samples: { [K in MessageType]: Message & { type: K } } = {
     context: 'ctx',
   },
   TransferLeader: { ...envelope, term: 0 as Term, type: 'TransferLeader', transferee: 3 as NodeId },
+  Runtime: { ...envelope, term: 0 as Term, type: 'Runtime', payload: new Uint8Array([1, 2, 3]) },
 };
 
 const allSamples: Message[] = Object.values(samples);

@@ -283,6 +283,8 @@ function checkMessage(value: unknown): Message {
       };
     case 'TransferLeader':
       return { type, from, to, term, transferee: nodeIdOf(f.transferee, 'transferee') };
+    case 'Runtime':
+      return { type, from, to, term, payload: bytesOf(f.payload, 'payload') };
     default:
       throw new CodecError(`message.type: unknown ${describeValue(type)}`);
   }

@@ -108,12 +108,16 @@ export class RaftCore {
     tick(this.raft);
   }
 
-  /** Delivers a message from a peer. Messages of an older term are answered or ignored. */
+  /**
+   * Delivers a message from a peer. Messages of an older term are answered or ignored;
+   * `Runtime` messages belong to the runtime and are ignored here.
+   */
   step(message: Message): void {
     assert(
       message.to === this.raft.id,
       () => `message for ${message.to} delivered to ${this.raft.id}`,
     );
+    if (message.type === 'Runtime') return;
     step(this.raft, message);
   }
 

@@ -54,6 +54,8 @@ export function describeMessage(m: Message): string {
       return `${head} index=${m.index} context=${m.context}`;
     case 'TransferLeader':
       return `${head} transferee=${m.transferee}`;
+    case 'Runtime':
+      return `${head} payload=${m.payload.length}B`;
     default:
       return assertNever(m, 'message');
   }

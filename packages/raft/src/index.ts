@@ -42,6 +42,7 @@ export { MemoryStorage, type StorageWrite } from './memory-storage.js';
 export type {
   AppendRequest,
   AppendResponse,
+  CoreMessage,
   HeartbeatRequest,
   HeartbeatResponse,
   Message,
@@ -50,6 +51,7 @@ export type {
   ProposeRequest,
   ReadIndexRequest,
   ReadIndexResponse,
+  RuntimeMessage,
   SnapshotRequest,
   TimeoutNowRequest,
   TransferLeaderRequest,

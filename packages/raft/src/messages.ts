@@ -8,7 +8,10 @@ import type { Entry, EntryType, Snapshot } from './types.js';
  * Requests forwarded to the leader (`Propose`, `ReadIndex`, `TransferLeader`) carry term 0: they
  * are not part of the term protocol and are never rejected or answered for their term.
  */
-export type Message =
+export type Message = CoreMessage | RuntimeMessage;
+
+/** The messages the consensus core itself sends and steps. */
+export type CoreMessage =
   | VoteRequest
   | VoteResponse
   | AppendRequest
@@ -23,6 +26,16 @@ export type Message =
   | TransferLeaderRequest;
 
 export type MessageType = Message['type'];
+
+/**
+ * Bytes between the runtimes of two members, riding the same transport as the core's messages
+ * (session liveness reports, for one). The core never sends one and ignores one it is given;
+ * `term` is 0.
+ */
+export interface RuntimeMessage extends Envelope {
+  readonly type: 'Runtime';
+  readonly payload: Uint8Array;
+}
 
 interface Envelope {
   readonly from: NodeId;

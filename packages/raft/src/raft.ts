@@ -3,7 +3,7 @@ import { decodeConfChange } from './codec.js';
 import { applyConfChange, isJoint } from './conf-change/changer.js';
 import { type RaftConfig, type ResolvedRaftConfig, resolveConfig } from './config.js';
 import type { LogIndex, NodeId, Term } from './ids.js';
-import type { Message, ProposedEntry } from './messages.js';
+import type { CoreMessage, ProposedEntry } from './messages.js';
 import { ProgressTracker } from './progress/tracker.js';
 import { RaftLog } from './raft-log.js';
 import { ReadOnly } from './read-only.js';
@@ -37,9 +37,9 @@ export class Raft {
   uncommittedBytes = 0;
   readOnly = new ReadOnly();
   /** ReadIndex requests that arrived before this leader committed an entry of its term. */
-  pendingReadIndex: Message[] = [];
+  pendingReadIndex: CoreMessage[] = [];
   readStates: ReadState[] = [];
-  messages: Message[] = [];
+  messages: CoreMessage[] = [];
   electionElapsed = 0;
   heartbeatElapsed = 0;
   randomizedElectionTimeout = 0;
@@ -209,7 +209,7 @@ export class Raft {
   }
 
   /** Whether a voter may grant a (pre-)vote to a candidate with this log (Figure 2, §5.4.1). */
-  canGrantVote(message: Extract<Message, { type: 'Vote' | 'PreVote' }>): boolean {
+  canGrantVote(message: Extract<CoreMessage, { type: 'Vote' | 'PreVote' }>): boolean {
     const free =
       this.vote === message.from ||
       (this.vote === null && this.leader === null) ||
@@ -260,7 +260,7 @@ export class Raft {
 
   // ---- sending ---------------------------------------------------------------------------
 
-  send(message: Message): void {
+  send(message: CoreMessage): void {
     this.messages.push(message);
   }
 

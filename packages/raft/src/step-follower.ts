@@ -1,10 +1,10 @@
 import type { LogIndex, NodeId } from './ids.js';
-import type { AppendRequest, HeartbeatRequest, Message, SnapshotRequest } from './messages.js';
+import type { AppendRequest, CoreMessage, HeartbeatRequest, SnapshotRequest } from './messages.js';
 import type { Raft } from './raft.js';
 import type { Snapshot } from './types.js';
 
 /** Followers: accept the leader's log, forward requests to it, campaign on TimeoutNow. */
-export function stepFollower(r: Raft, m: Message): void {
+export function stepFollower(r: Raft, m: CoreMessage): void {
   switch (m.type) {
     case 'Propose':
     case 'ReadIndex':
@@ -48,7 +48,7 @@ export function stepFollower(r: Raft, m: Message): void {
 }
 
 /** Pre-candidates and candidates: count votes; a leader of this term makes us follow it. */
-export function stepCandidate(r: Raft, m: Message): void {
+export function stepCandidate(r: Raft, m: CoreMessage): void {
   switch (m.type) {
     case 'Append':
     case 'Heartbeat':

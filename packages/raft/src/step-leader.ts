@@ -3,7 +3,7 @@ import { decodeConfChange } from './codec.js';
 import { applyConfChange, isJoint, isLeaveJoint } from './conf-change/changer.js';
 import { ProposalDroppedError, RaftError } from './errors.js';
 import type { LogIndex, NodeId, Term } from './ids.js';
-import type { AppendResponse, HeartbeatResponse, Message, ProposedEntry } from './messages.js';
+import type { AppendResponse, CoreMessage, HeartbeatResponse, ProposedEntry } from './messages.js';
 import type { Raft } from './raft.js';
 import { entryBytes } from './storage.js';
 
@@ -13,7 +13,7 @@ export type ProposeOutcome =
   | { readonly status: 'forwarded'; readonly leader: NodeId }
   | { readonly status: 'refused'; readonly error: RaftError };
 
-export function stepLeader(r: Raft, m: Message): void {
+export function stepLeader(r: Raft, m: CoreMessage): void {
   switch (m.type) {
     case 'Propose':
       if (m.entries.length > 0) leaderPropose(r, m.entries);

@@ -1,6 +1,6 @@
 import { assertNever } from './assert.js';
 import type { LogIndex, Term } from './ids.js';
-import type { Message } from './messages.js';
+import type { CoreMessage } from './messages.js';
 import type { Raft } from './raft.js';
 import { stepCandidate, stepFollower } from './step-follower.js';
 import { stepLeader } from './step-leader.js';
@@ -9,7 +9,7 @@ import { stepLeader } from './step-leader.js';
  * The entry point for every message: term rules first (Figure 2 "all servers", with the
  * pre-vote and check-quorum refinements of thesis §9.6 and §6.2), votes next, then the role.
  */
-export function step(r: Raft, m: Message): void {
+export function step(r: Raft, m: CoreMessage): void {
   if (m.term === 0) {
     // Forwarded requests carry no term.
   } else if (m.term > r.term) {
