@@ -24,6 +24,8 @@ export {
   ConnectionLossError,
   DataInconsistencyError,
   EphemeralOnLocalSessionError,
+  errorFromCode,
+  fromOpError,
   InvalidACLError,
   InvalidCallbackError,
   isCairnError,
@@ -47,6 +49,7 @@ export {
   SessionMovedError,
   SystemError,
   ThrottledOpError,
+  toCairnError,
   UnimplementedError,
   UnknownSessionError,
 } from './errors.js';

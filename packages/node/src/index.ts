@@ -1,0 +1,56 @@
+export {
+  type Acl,
+  APIError,
+  AuthFailedError,
+  BadArgumentsError,
+  BadVersionError,
+  CairnError,
+  ConnectionLossError,
+  CREATOR_ALL_ACL,
+  type CreateMode,
+  type Id,
+  InvalidACLError,
+  isCairnError,
+  NoAuthError,
+  NoChildrenForEphemeralsError,
+  NodeExistsError,
+  NoNodeError,
+  NotEmptyError,
+  NoWatcherError,
+  OPEN_ACL_UNSAFE,
+  OperationTimeoutError,
+  type OpResult,
+  PERMS,
+  QuotaExceededError,
+  READ_ACL_UNSAFE,
+  RuntimeInconsistencyError,
+  SessionExpiredError,
+  type SessionId,
+  type Stat,
+  SystemError,
+  UnimplementedError,
+  type WriteOp,
+} from '@cairn/znode';
+export type { Clock, NodeRandom, TimerHandle, Timers } from './env.js';
+export { seededNodeRandom, systemClock, systemRandom, systemTimers } from './env.js';
+export { CompactedError, NodeError, type NodeErrorCode } from './errors.js';
+export { Counter, Histogram, Metrics } from './metrics.js';
+export { CairnNode, createNode, type NodeStatus } from './node.js';
+export type { NodeEvent, NodeOptions } from './options.js';
+export {
+  type CallOptions,
+  type Children,
+  type ChildrenOptions,
+  type CreateOptions,
+  type MultiError,
+  type MultiReadOp,
+  type MultiReadResult,
+  type ReadOptions,
+  Session,
+  type SessionOptions,
+  type SessionState,
+  Transaction,
+  type WatchEvent,
+  type Watcher,
+  type WatchOptions,
+} from './session.js';

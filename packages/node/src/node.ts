@@ -1,0 +1,943 @@
+import {
+  type ConfChangeSingle,
+  type DurableLog,
+  type Entry,
+  type LogIndex,
+  type Message,
+  type NodeId,
+  type ProposedEntry,
+  RaftCore,
+  type Ready,
+  type Role,
+  type Term,
+  type Transport,
+} from '@cairn/raft';
+import { LevelLog, MemoryDurableLog } from '@cairn/storage-level';
+import { TcpTransport } from '@cairn/transport-tcp';
+import {
+  ConnectionLossError,
+  type Notification,
+  type SessionId,
+  type Txn,
+  sessionId as toSessionId,
+  WatchRegistry,
+  type Zxid,
+} from '@cairn/znode';
+import { Packr } from 'msgpackr';
+import { encodeCommand, restamp } from './command.js';
+import type { TimerHandle } from './env.js';
+import { NodeError } from './errors.js';
+import { inScope, WatchHistory, type WatchScope } from './history.js';
+import { Metrics } from './metrics.js';
+import { type NodeOptions, type ResolvedOptions, resolveOptions } from './options.js';
+import { Session, type SessionOptions, type WatchEvent } from './session.js';
+import { type AppliedCommand, StateMachine } from './state-machine.js';
+
+/** What `node.status()` reports. */
+export interface NodeStatus {
+  readonly id: number;
+  readonly role: Role;
+  readonly term: number;
+  readonly leader: number | null;
+  readonly commit: number;
+  readonly applied: number;
+  readonly lastIndex: number;
+  readonly voters: readonly number[];
+  readonly learners: readonly number[];
+  /** On the leader: each member's match index. */
+  readonly match: Readonly<Record<number, number>>;
+  readonly sessions: number;
+  readonly znodes: number;
+}
+
+/** A persistent watch stream's sink (see `Session.watch`). */
+export interface StreamSink {
+  readonly sessionId: SessionId;
+  readonly scope: WatchScope;
+  push(event: WatchEvent): void;
+}
+
+interface ReadWaiter {
+  readonly index: LogIndex;
+  readonly resolve: () => void;
+}
+
+interface PendingRead {
+  readonly resolve: () => void;
+  readonly reject: (error: Error) => void;
+  issuedAt: number;
+  readonly deadline: number;
+}
+
+/** Runtime messages between members: session liveness reports and their answers. */
+type RuntimePayload = { k: 'touch'; n: number; s: SessionId[] } | { k: 'ack'; n: number };
+const runtimePackr = new Packr({
+  useRecords: false,
+  mapsAsObjects: true,
+  moreTypes: false,
+  int64AsType: 'bigint',
+  bundleStrings: false,
+});
+
+/** Touch reports remembered while waiting for their answer. */
+const TOUCHES_REMEMBERED = 64;
+
+/**
+ * A member of a Cairn cluster inside this process: the Raft core, the znode state machine,
+ * storage and transport, wired as the core demands (persist, send, apply, release reads).
+ * Create one with `createNode`; talk to it through `node.session()`.
+ */
+export class CairnNode {
+  readonly id: NodeId;
+  readonly metrics = new Metrics();
+  /** @internal */ readonly options: ResolvedOptions;
+  /** @internal */ machine: StateMachine;
+  /** @internal */ readonly watches: WatchRegistry;
+  /** @internal */ readonly history: WatchHistory;
+  private readonly core: RaftCore;
+  private readonly storage: DurableLog;
+  private readonly transport: Transport;
+  private readonly sessions = new Map<SessionId, Session>();
+  private readonly streams = new Set<StreamSink>();
+  private outbox: ProposedEntry[] = [];
+  private flushScheduled = false;
+  private processing = false;
+  private processAgain = false;
+  private tickTimer: TimerHandle | null = null;
+  private closed = false;
+  private fatal: Error | null = null;
+  private readWaiters: ReadWaiter[] = [];
+  private readonly pendingReads = new Map<string, PendingRead>();
+  private readContext = 0;
+  private readonly readNonce: string;
+  private role: Role = 'follower';
+  private leader: NodeId | null = null;
+  private lastSnapshotIndex: LogIndex;
+  private sessionCounter: bigint;
+  private ticks = 0;
+  /** Leader only: when each session expires unless it hears from the owner. */
+  private readonly deadlines = new Map<SessionId, number>();
+  private readonly expiring = new Map<SessionId, number>();
+  private touchNumber = 0;
+  private readonly touchesSent = new Map<number, number>();
+  private reaping = 0;
+  private inflight = 0;
+  private readonly slotWaiters: (() => void)[] = [];
+  private readonly closeWaiters: (() => void)[] = [];
+
+  /** @internal use `createNode` */
+  constructor(options: ResolvedOptions, storage: DurableLog, transport: Transport) {
+    this.options = options;
+    this.id = options.id;
+    this.storage = storage;
+    this.transport = transport;
+    this.watches = new WatchRegistry();
+    const treeOptions = { dataBytesMax: options.dataBytesMax, superIds: options.superIds };
+    this.machine = new StateMachine(treeOptions);
+    const snapshot = storage.snapshot();
+    if (snapshot.data.length > 0) this.machine.restore(snapshot.data, snapshot.metadata.index);
+    else this.machine.applied = snapshot.metadata.index;
+    this.lastSnapshotIndex = snapshot.metadata.index;
+    this.history = new WatchHistory(
+      options.watchHistoryTxns,
+      this.machine.applied as number as Zxid,
+    );
+    this.core = new RaftCore({
+      id: options.id,
+      storage,
+      random: options.random,
+      electionTicks: options.electionTicks,
+      heartbeatTicks: 1,
+      applied: snapshot.metadata.index,
+    });
+    const nonce = options.random.nextInt(0x7fff_ffff);
+    this.readNonce = `${options.id}.${nonce.toString(36)}`;
+    // Session ids: this node's id in the high 16 bits (never 0, never 0xFF.., never negative),
+    // then a counter started from the clock so a restarted node does not reuse its old ids.
+    this.sessionCounter = (BigInt(options.id) << 48n) | (BigInt(options.clock.now()) << 4n);
+    transport.onMessage((message) => this.receive(message));
+    transport.onUnreachable((peer) => {
+      this.core.reportUnreachable(peer);
+      this.process();
+    });
+  }
+
+  /** @internal */
+  async start(): Promise<void> {
+    await this.transport.start();
+    for (const [id, address] of this.machine.members) this.setPeer(id, address);
+    this.scheduleTick();
+    // A one-member cluster need not wait out an election timeout.
+    const status = this.core.status();
+    if (status.confState.voters.length === 1 && status.confState.voters[0] === this.id)
+      this.core.campaign();
+    this.process();
+  }
+
+  // ---- public surface ------------------------------------------------------------------------
+
+  /** Opens a session on this node: a log entry creates it; it lives until closed or expired. */
+  async session(options: SessionOptions = {}): Promise<Session> {
+    this.assertOpen();
+    const timeoutMs = Math.min(
+      Math.max(options.timeoutMs ?? 10_000, this.options.sessionTimeoutMinMs),
+      this.options.sessionTimeoutMaxMs,
+    );
+    this.sessionCounter++;
+    const id = toSessionId(BigInt.asIntN(64, this.sessionCounter));
+    const password = this.options.random.bytes(16);
+    const session = new Session(this, id, password, timeoutMs);
+    this.sessions.set(id, session);
+    try {
+      await session.open(options.signal);
+    } catch (error) {
+      this.sessions.delete(id);
+      throw error;
+    }
+    return session;
+  }
+
+  status(): NodeStatus {
+    const s = this.core.status();
+    const match: Record<number, number> = {};
+    for (const [id, progress] of s.progress) match[id] = progress.match;
+    return {
+      id: s.id,
+      role: s.role,
+      term: s.term,
+      leader: s.leader,
+      commit: s.commit,
+      applied: this.machine.applied,
+      lastIndex: s.lastIndex,
+      voters: [...new Set([...s.confState.voters, ...s.confState.votersOutgoing])].sort(
+        (a, b) => a - b,
+      ),
+      learners: [...s.confState.learners].sort((a, b) => a - b),
+      match,
+      sessions: this.machine.tree.sessionIds().length,
+      znodes: this.machine.tree.size(),
+    };
+  }
+
+  /** Adds a member (a voter, or a learner that receives the log without voting). */
+  async addMember(
+    id: number,
+    address: string | null,
+    options: { learner?: boolean; timeoutMs?: number } = {},
+  ): Promise<void> {
+    const member = id as NodeId;
+    if (address !== null) await this.proposeMember(member, address, options.timeoutMs);
+    await this.changeMembership(
+      [{ type: options.learner ? 'addLearner' : 'addVoter', nodeId: member }],
+      (s) => (options.learner ? s.learners.includes(member) : s.voters.includes(member)),
+      options.timeoutMs,
+    );
+  }
+
+  /** Turns a learner into a voter. */
+  async promote(id: number, options: { timeoutMs?: number } = {}): Promise<void> {
+    const member = id as NodeId;
+    await this.changeMembership(
+      [{ type: 'addVoter', nodeId: member }],
+      (s) => s.voters.includes(member),
+      options.timeoutMs,
+    );
+  }
+
+  /** Removes a member (voter or learner). */
+  async removeMember(id: number, options: { timeoutMs?: number } = {}): Promise<void> {
+    const member = id as NodeId;
+    await this.changeMembership(
+      [{ type: 'removeNode', nodeId: member }],
+      (s) => !s.voters.includes(member) && !s.learners.includes(member),
+      options.timeoutMs,
+    );
+    if (member !== this.id) await this.proposeMember(member, null, options.timeoutMs);
+  }
+
+  /** Asks the leader to hand leadership to `id`; resolves once `id` leads. */
+  async transferLeadership(id: number, options: { timeoutMs?: number } = {}): Promise<void> {
+    const deadline = this.options.clock.now() + (options.timeoutMs ?? this.electionTimeoutMs() * 5);
+    while (this.leader !== id) {
+      this.assertOpen();
+      if (this.options.clock.now() > deadline)
+        throw new ConnectionLossError(undefined, { message: `leadership did not move to ${id}` });
+      this.core.transferLeadership(id as NodeId);
+      this.process();
+      await this.sleep(this.electionTimeoutMs());
+    }
+  }
+
+  /** Stops: pending calls fail with ConnectionLoss, storage is flushed and closed, sockets closed, timers cleared. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.tickTimer !== null) this.options.timers.clearTimeout(this.tickTimer);
+    this.tickTimer = null;
+    const error = new ConnectionLossError(undefined, { message: 'the node is closing' });
+    for (const session of this.sessions.values()) session.fail(error, 'closed');
+    this.sessions.clear();
+    for (const [context, read] of this.pendingReads) {
+      this.pendingReads.delete(context);
+      read.reject(error);
+    }
+    for (const wake of this.slotWaiters.splice(0)) wake();
+    for (const sink of this.streams) this.streams.delete(sink);
+    // Let an in-flight Ready finish its storage write before closing the storage under it.
+    while (this.processing) await new Promise<void>((resolve) => this.closeWaiters.push(resolve));
+    await this.transport.close();
+    await this.storage.close();
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  // ---- what sessions call (internal) -----------------------------------------------------------
+
+  /** @internal Queues a command for the next batch. */
+  propose(txn: Txn, seq: number | null, acked: number): void {
+    const time = this.role === 'leader' ? this.stamp() : this.options.clock.now();
+    this.outbox.push({
+      type: 'normal',
+      data: encodeCommand({ kind: 'txn', txn, seq, acked }, time),
+    });
+    this.metrics.proposals.inc();
+    this.scheduleFlush();
+  }
+
+  /** @internal Waits for room among the write requests in flight on this node. */
+  async acquireSlot(signal?: AbortSignal): Promise<void> {
+    while (this.inflight >= this.options.proposalsInflightMax) {
+      this.assertOpen();
+      signal?.throwIfAborted();
+      await new Promise<void>((resolve) => {
+        this.slotWaiters.push(resolve);
+        signal?.addEventListener('abort', () => resolve(), { once: true });
+      });
+    }
+    this.assertOpen();
+    this.inflight++;
+  }
+
+  /** @internal */
+  releaseSlot(): void {
+    this.inflight--;
+    this.slotWaiters.shift()?.();
+  }
+
+  /** @internal Resolves once a linearizable read may be served locally (ReadIndex, then apply). */
+  async readBarrier(signal?: AbortSignal, timeoutMs?: number): Promise<void> {
+    this.assertOpen();
+    const started = this.options.clock.now();
+    await new Promise<void>((resolve, reject) => {
+      const context = `${this.readNonce}.${++this.readContext}`;
+      const read: PendingRead = {
+        resolve,
+        reject,
+        issuedAt: started,
+        deadline: started + (timeoutMs ?? this.electionTimeoutMs() * 10),
+      };
+      this.pendingReads.set(context, read);
+      signal?.addEventListener(
+        'abort',
+        () => {
+          if (this.pendingReads.delete(context)) reject(signal.reason);
+        },
+        { once: true },
+      );
+      this.issueRead(context);
+    });
+    this.metrics.readIndexLatency.observe(this.options.clock.now() - started);
+  }
+
+  /** @internal */
+  addStream(sink: StreamSink): void {
+    this.streams.add(sink);
+  }
+
+  /** @internal */
+  removeStream(sink: StreamSink): void {
+    this.streams.delete(sink);
+  }
+
+  /** @internal Forgets a session that closed or expired. */
+  dropSession(id: SessionId): void {
+    this.sessions.delete(id);
+    this.watches.removeSession(id);
+  }
+
+  /** @internal */
+  assertOpen(): void {
+    if (this.fatal !== null)
+      throw new ConnectionLossError(undefined, {
+        message: `the node stopped: ${this.fatal.message}`,
+        cause: this.fatal,
+      });
+    if (this.closed) throw new ConnectionLossError(undefined, { message: 'the node is closed' });
+  }
+
+  /** @internal */
+  electionTimeoutMs(): number {
+    return this.options.tickMs * this.options.electionTicks;
+  }
+
+  /** @internal */
+  now(): number {
+    return this.options.clock.now();
+  }
+
+  /** @internal */
+  sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => this.options.timers.setTimeout(resolve, ms));
+  }
+
+  // ---- the loop -------------------------------------------------------------------------------
+
+  private receive(message: Message): void {
+    if (this.closed || this.fatal !== null) return;
+    if (message.type === 'Runtime') {
+      this.receiveRuntime(message.from, message.payload);
+      return;
+    }
+    if (message.type === 'Propose' && this.role === 'leader') {
+      // The leader stamps every entry with its own clock (time is a fact of the log).
+      const time = this.stamp();
+      const entries = message.entries.map((e) =>
+        e.type === 'normal' && e.data.length > 0
+          ? { type: e.type, data: restamp(e.data, time) }
+          : e,
+      );
+      this.core.step({ ...message, entries });
+    } else {
+      this.core.step(message);
+    }
+    this.process();
+  }
+
+  private lastStamp = 0;
+
+  private stamp(): number {
+    this.lastStamp = Math.max(this.lastStamp, this.options.clock.now(), this.machine.time);
+    return this.lastStamp;
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    this.options.timers.setImmediate(() => {
+      this.flushScheduled = false;
+      this.flush();
+    });
+  }
+
+  /** One batch of proposals: one append, one broadcast. Refused ones are retried by their sessions. */
+  private flush(): void {
+    if (this.outbox.length === 0 || this.closed || this.fatal !== null) return;
+    const batch = this.outbox;
+    this.outbox = [];
+    const outcome = this.core.proposeEntries(batch);
+    if (outcome.status === 'refused') this.metrics.proposalsRefused.inc(batch.length);
+    this.metrics.batchSize.observe(batch.length);
+    this.process();
+  }
+
+  /** Runs Readys until the core has nothing more; re-entrant calls fold into the running one. */
+  private process(): void {
+    if (this.processing) {
+      this.processAgain = true;
+      return;
+    }
+    if (this.closed || this.fatal !== null || !this.core.hasReady()) return;
+    this.processing = true;
+    void this.runReadys().then(
+      () => {
+        this.processing = false;
+        for (const wake of this.closeWaiters.splice(0)) wake();
+        if (this.processAgain) {
+          this.processAgain = false;
+          this.process();
+        }
+      },
+      (error: unknown) => {
+        this.processing = false;
+        for (const wake of this.closeWaiters.splice(0)) wake();
+        this.stop(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
+  }
+
+  private async runReadys(): Promise<void> {
+    while (!this.closed && this.core.hasReady()) {
+      this.processAgain = false;
+      const ready = this.core.ready();
+      await this.handleReady(ready);
+    }
+  }
+
+  private async handleReady(ready: Ready): Promise<void> {
+    if (ready.softState !== null) this.roleChanged(ready.softState.role, ready.softState.leader);
+    // 1. Messages that do not wait for durability.
+    if (ready.messages.length > 0) this.transport.send(ready.messages);
+    // 2. One synced write: snapshot, entries, hard state.
+    if (ready.snapshot !== null || ready.entries.length > 0 || ready.hardState !== null) {
+      const started = this.options.clock.now();
+      await this.storage.write({
+        ...(ready.hardState === null ? {} : { hardState: ready.hardState }),
+        entries: ready.entries,
+        ...(ready.snapshot === null ? {} : { snapshot: ready.snapshot }),
+        sync: ready.mustSync,
+      });
+      if (ready.mustSync) this.metrics.persistLatency.observe(this.options.clock.now() - started);
+    }
+    if (ready.compaction !== null) {
+      await this.storage.compact(ready.compaction.snapshot, ready.compaction.compactTo);
+      this.lastSnapshotIndex = ready.compaction.snapshot.metadata.index;
+    }
+    if (this.closed) return;
+    // 3. Messages that promise durability.
+    if (ready.messagesAfterPersist.length > 0) this.transport.send(ready.messagesAfterPersist);
+    // 4. Restore, then apply in order; release reads.
+    if (ready.snapshot !== null) this.restore(ready.snapshot.data, ready.snapshot.metadata.index);
+    for (const entry of ready.committedEntries) this.applyEntry(entry);
+    for (const state of ready.readStates) {
+      const read = this.pendingReads.get(state.context);
+      if (read === undefined) continue;
+      this.pendingReads.delete(state.context);
+      this.readWaiters.push({ index: state.index, resolve: read.resolve });
+    }
+    this.releaseReads();
+    // 5. Done.
+    this.core.advance(ready);
+    this.maybeSnapshot();
+  }
+
+  private restore(data: Uint8Array, index: LogIndex): void {
+    if (data.length > 0) this.machine.restore(data, index);
+    else {
+      this.machine = new StateMachine({
+        dataBytesMax: this.options.dataBytesMax,
+        superIds: this.options.superIds,
+      });
+      this.machine.applied = index;
+    }
+    this.lastSnapshotIndex = index;
+    this.history.reset(index as number as Zxid);
+    for (const [id, address] of this.machine.members) this.setPeer(id, address);
+    // Sessions of this node that the snapshot says are gone; answers to requests it covers.
+    for (const session of [...this.sessions.values()]) session.afterRestore();
+    if (this.role === 'leader') this.resetDeadlines();
+  }
+
+  private applyEntry(entry: Entry): void {
+    const applied = this.machine.apply(entry);
+    this.metrics.applied.inc();
+    if (applied.kind === 'member') {
+      if (applied.address === null) this.removePeer(applied.nodeId);
+      else this.setPeer(applied.nodeId, applied.address);
+      return;
+    }
+    if (applied.kind !== 'txn') return;
+    this.afterTxn(applied);
+  }
+
+  private afterTxn(applied: Extract<AppliedCommand, { kind: 'txn' }>): void {
+    const { txn, result, events } = applied;
+    if (events.length > 0) {
+      this.history.record(applied.index as number as Zxid, events);
+      const tree = this.machine.tree;
+      const notifications = this.watches.trigger(events, (sid, event) =>
+        tree.canReadEvent(sid, event),
+      );
+      for (const notification of notifications) this.notify(notification);
+      for (const sink of this.streams) {
+        for (const event of events) {
+          if (!inScope(sink.scope, event)) continue;
+          if (!tree.canReadEvent(sink.sessionId, event)) continue;
+          sink.push({ type: event.type, path: event.path, zxid: event.zxid });
+        }
+      }
+      this.metrics.watchEvents.inc(notifications.length);
+    }
+    if (applied.outcome === 'applied' && result?.ok === true) {
+      if (txn.type === 'createSession' && this.role === 'leader')
+        this.deadlines.set(txn.sessionId, this.options.clock.now() + txn.timeoutMs);
+      if (txn.type === 'closeSession') {
+        this.deadlines.delete(txn.sessionId);
+        this.expiring.delete(txn.sessionId);
+        const session = this.sessions.get(txn.sessionId);
+        if (session !== undefined && (applied.seq === null || txn.reason === 'expire'))
+          session.expired();
+      }
+    }
+    if (txn.type === 'reap') this.reaping = 0;
+    if (!('sessionId' in txn)) return;
+    const session = this.sessions.get(txn.sessionId);
+    if (session !== undefined && applied.seq !== null)
+      session.settle(applied.seq, applied.outcome, result);
+  }
+
+  private notify(notification: Notification): void {
+    const session = this.sessions.get(notification.sessionId);
+    if (session === undefined) return;
+    try {
+      session.deliver(notification);
+    } catch (error) {
+      this.options.onEvent({ type: 'watcherThrew', error });
+    }
+  }
+
+  private releaseReads(): void {
+    if (this.readWaiters.length === 0) return;
+    const applied = this.machine.applied;
+    const still: ReadWaiter[] = [];
+    for (const waiter of this.readWaiters) {
+      if (waiter.index <= applied) waiter.resolve();
+      else still.push(waiter);
+    }
+    this.readWaiters = still;
+  }
+
+  private issueRead(context: string): void {
+    const outcome = this.core.readIndex(context);
+    if (outcome.status === 'refused') return; // retried from the tick with a fresh context
+    this.process();
+  }
+
+  private maybeSnapshot(): void {
+    const applied = this.machine.applied;
+    if (applied - this.lastSnapshotIndex < this.options.snapshotEntries) return;
+    if (this.core.status().applied < applied) return;
+    const started = this.options.clock.now();
+    this.core.compact({ index: applied, data: this.machine.snapshot() });
+    this.lastSnapshotIndex = applied;
+    this.metrics.snapshots.inc();
+    this.metrics.snapshotLatency.observe(this.options.clock.now() - started);
+  }
+
+  private roleChanged(role: Role, leader: NodeId | null): void {
+    const wasLeader = this.role === 'leader';
+    const leaderChanged = leader !== this.leader;
+    this.role = role;
+    this.leader = leader;
+    this.options.onEvent({ type: 'roleChanged', role, leader, term: this.core.status().term });
+    if (role === 'leader' && !wasLeader) this.resetDeadlines();
+    if (role !== 'leader') {
+      this.deadlines.clear();
+      this.expiring.clear();
+    }
+    if (leaderChanged && leader !== null) {
+      this.metrics.leaderChanges.inc();
+      // Proposals the old leader had not committed may be gone: resend (duplicates are answered once).
+      for (const session of this.sessions.values()) session.resend();
+      for (const [context, read] of [...this.pendingReads]) {
+        this.pendingReads.delete(context);
+        const fresh = `${this.readNonce}.${++this.readContext}`;
+        this.pendingReads.set(fresh, read);
+        this.issueRead(fresh);
+      }
+    }
+  }
+
+  /** A new leader restarts every session's deadline (ARCHITECTURE: sessions). */
+  private resetDeadlines(): void {
+    const now = this.options.clock.now();
+    const tree = this.machine.tree;
+    this.deadlines.clear();
+    this.expiring.clear();
+    for (const id of tree.sessionIds()) {
+      const session = tree.session(id);
+      if (session !== null) this.deadlines.set(id, now + session.timeoutMs);
+    }
+  }
+
+  private scheduleTick(): void {
+    if (this.closed) return;
+    this.tickTimer = this.options.timers.setTimeout(() => {
+      this.tickTimer = null;
+      this.onTick();
+      this.scheduleTick();
+    }, this.options.tickMs);
+  }
+
+  private onTick(): void {
+    if (this.closed || this.fatal !== null) return;
+    this.ticks++;
+    this.core.tick();
+    const now = this.options.clock.now();
+    this.touchSessions(now);
+    if (this.role === 'leader') {
+      this.expireSessions(now);
+      this.reap(now);
+    }
+    for (const session of this.sessions.values()) session.onTick(now);
+    this.retryReads(now);
+    this.process();
+  }
+
+  private retryReads(now: number): void {
+    const retryMs = this.electionTimeoutMs();
+    for (const [context, read] of [...this.pendingReads]) {
+      if (now > read.deadline) {
+        this.pendingReads.delete(context);
+        read.reject(
+          new ConnectionLossError(undefined, { message: 'no leader confirmed the read in time' }),
+        );
+      } else if (now - read.issuedAt >= retryMs) {
+        // Contexts are never reused (see RaftCore.readIndex): a retry gets a fresh one.
+        this.pendingReads.delete(context);
+        read.issuedAt = now;
+        const fresh = `${this.readNonce}.${++this.readContext}`;
+        this.pendingReads.set(fresh, read);
+        this.issueRead(fresh);
+      }
+    }
+  }
+
+  // ---- sessions: liveness and expiry -------------------------------------------------------------
+
+  /** Every few ticks, report this node's live sessions to the leader (or to itself when leading). */
+  private touchSessions(now: number): void {
+    if (this.sessions.size === 0) return;
+    const every = Math.max(
+      1,
+      Math.floor(this.options.sessionTimeoutMinMs / 4 / this.options.tickMs),
+    );
+    if (this.ticks % every !== 0 && this.role !== 'leader') return;
+    const ids = [...this.sessions.values()].filter((s) => s.isLive()).map((s) => s.id);
+    if (ids.length === 0) return;
+    if (this.role === 'leader') {
+      this.touch(ids, now);
+      for (const id of ids) this.sessions.get(id)?.heard(now);
+      return;
+    }
+    if (this.leader === null) return;
+    const n = ++this.touchNumber;
+    this.touchesSent.set(n, now);
+    if (this.touchesSent.size > TOUCHES_REMEMBERED) this.touchesSent.delete(n - TOUCHES_REMEMBERED);
+    this.sendRuntime(this.leader, { k: 'touch', n, s: ids });
+  }
+
+  private touch(ids: readonly SessionId[], now: number): void {
+    const tree = this.machine.tree;
+    for (const id of ids) {
+      const session = tree.session(id);
+      if (session !== null) this.deadlines.set(id, now + session.timeoutMs);
+    }
+  }
+
+  private receiveRuntime(from: NodeId, payload: Uint8Array): void {
+    let message: RuntimePayload;
+    try {
+      message = runtimePackr.unpack(payload) as RuntimePayload;
+    } catch {
+      return; // a damaged report is as good as a lost one
+    }
+    if (message.k === 'touch' && Array.isArray(message.s)) {
+      if (this.role !== 'leader') return;
+      this.touch(
+        message.s.filter((id): id is SessionId => typeof id === 'bigint'),
+        this.options.clock.now(),
+      );
+      this.sendRuntime(from, { k: 'ack', n: message.n });
+    } else if (message.k === 'ack') {
+      const sentAt = this.touchesSent.get(message.n);
+      if (sentAt === undefined) return;
+      for (const [n] of this.touchesSent) if (n <= message.n) this.touchesSent.delete(n);
+      for (const session of this.sessions.values()) session.heard(sentAt);
+    }
+  }
+
+  private sendRuntime(to: NodeId, payload: RuntimePayload): void {
+    this.transport.send([
+      { type: 'Runtime', from: this.id, to, term: 0 as Term, payload: runtimePackr.pack(payload) },
+    ]);
+  }
+
+  private expireSessions(now: number): void {
+    for (const [id, deadline] of this.deadlines) {
+      if (now <= deadline) continue;
+      const proposedAt = this.expiring.get(id);
+      if (proposedAt !== undefined && now - proposedAt < this.electionTimeoutMs()) continue;
+      this.expiring.set(id, now);
+      this.metrics.sessionsExpired.inc();
+      this.propose({ type: 'closeSession', sessionId: id, reason: 'expire' }, null, 0);
+    }
+  }
+
+  /** Containers and TTL nodes that are due: one reap txn at a time. */
+  private reap(now: number): void {
+    if (this.reaping !== 0 && now - this.reaping < this.electionTimeoutMs()) return;
+    const due = this.machine.tree.dueForReaping(Math.max(now, this.machine.time));
+    if (due.length === 0) return;
+    this.reaping = now;
+    this.propose({ type: 'reap', paths: due.slice(0, 1000) }, null, 0);
+  }
+
+  // ---- membership ---------------------------------------------------------------------------------
+
+  private setPeer(id: NodeId, address: string): void {
+    if (id === this.id) return;
+    const transport = this.transport as Transport & {
+      setPeer?: (id: number, address: string) => void;
+    };
+    transport.setPeer?.(id, address);
+  }
+
+  private removePeer(id: NodeId): void {
+    if (id === this.id) return;
+    const transport = this.transport as Transport & { removePeer?: (id: number) => void };
+    transport.removePeer?.(id);
+  }
+
+  private async proposeMember(
+    id: NodeId,
+    address: string | null,
+    timeoutMs?: number,
+  ): Promise<void> {
+    const deadline = this.options.clock.now() + (timeoutMs ?? this.electionTimeoutMs() * 20);
+    const done = (): boolean =>
+      address === null ? !this.machine.members.has(id) : this.machine.members.get(id) === address;
+    while (!done()) {
+      this.assertOpen();
+      if (this.options.clock.now() > deadline)
+        throw new ConnectionLossError(undefined, {
+          message: `address of ${id} not recorded in time`,
+        });
+      this.outbox.push({
+        type: 'normal',
+        data: encodeCommand({ kind: 'member', nodeId: id, address }, this.stamp()),
+      });
+      this.scheduleFlush();
+      await this.until(done, this.electionTimeoutMs() * 2);
+    }
+  }
+
+  private async changeMembership(
+    changes: ConfChangeSingle[],
+    done: (status: { voters: readonly NodeId[]; learners: readonly NodeId[] }) => boolean,
+    timeoutMs?: number,
+  ): Promise<void> {
+    const deadline = this.options.clock.now() + (timeoutMs ?? this.electionTimeoutMs() * 20);
+    const check = (): boolean => {
+      const s = this.core.status().confState;
+      return s.votersOutgoing.length === 0 && done({ voters: s.voters, learners: s.learners });
+    };
+    while (!check()) {
+      this.assertOpen();
+      if (this.options.clock.now() > deadline)
+        throw new ConnectionLossError(undefined, {
+          message: 'the membership change did not complete in time',
+        });
+      const outcome = this.core.proposeConfChange({ changes, transition: 'auto' });
+      this.process();
+      if (
+        outcome.status === 'refused' &&
+        outcome.error.code !== 'ConfChangePending' &&
+        outcome.error.code !== 'NotLeader'
+      )
+        throw new NodeError('NotMember', outcome.error.message, { cause: outcome.error });
+      await this.until(check, this.electionTimeoutMs() * 2);
+    }
+  }
+
+  /** Polls `predicate` every tick until it holds or `ms` pass. */
+  private async until(predicate: () => boolean, ms: number): Promise<void> {
+    const end = this.options.clock.now() + ms;
+    while (!predicate() && this.options.clock.now() < end && !this.closed)
+      await this.sleep(this.options.tickMs);
+  }
+
+  /** Storage failed or an invariant broke: stop rather than limp (STYLE §7). */
+  private stop(error: Error): void {
+    if (this.fatal !== null) return;
+    this.fatal = error;
+    this.options.onEvent({ type: 'fatal', error });
+    const lost = new ConnectionLossError(undefined, {
+      message: `the node stopped: ${error.message}`,
+      cause: error,
+    });
+    for (const session of this.sessions.values()) session.fail(lost, 'closed');
+    for (const [context, read] of this.pendingReads) {
+      this.pendingReads.delete(context);
+      read.reject(lost);
+    }
+    if (this.tickTimer !== null) this.options.timers.clearTimeout(this.tickTimer);
+    this.tickTimer = null;
+  }
+}
+
+/**
+ * Starts a member of a Cairn cluster in this process. With only `id` and `dataDir`, a
+ * one-member cluster (the embedded default); with `listen` and `peers`, a member of a TCP
+ * cluster; `storage` and `transport` take any implementation of the ports.
+ */
+export async function createNode(options: NodeOptions): Promise<CairnNode> {
+  const resolved = resolveOptions(options);
+  const bootstrap = resolved.join
+    ? undefined
+    : {
+        voters: resolved.founders,
+        votersOutgoing: [],
+        learners: [],
+        learnersNext: [],
+        autoLeave: false,
+      };
+  let storage = options.storage;
+  if (storage === undefined) {
+    if (options.dataDir === undefined)
+      throw new NodeError('ConfigInvalid', 'give dataDir (or a storage)');
+    storage = await LevelLog.open({
+      dir: options.dataDir,
+      clusterId: resolved.clusterId,
+      nodeId: resolved.id,
+      ...(bootstrap === undefined ? {} : { bootstrap }),
+    });
+  }
+  let transport = options.transport;
+  if (transport === undefined) {
+    const peers = options.peers ?? {};
+    const others = Object.keys(peers)
+      .map(Number)
+      .filter((id) => id !== resolved.id);
+    if (others.length > 0 || options.listen !== undefined) {
+      const listen = options.listen ?? peers[resolved.id];
+      if (listen === undefined) {
+        await storage.close();
+        throw new NodeError('ConfigInvalid', `give listen (or peers[${resolved.id}])`);
+      }
+      const peerMap: Record<number, string> = {};
+      for (const id of others) peerMap[id] = peers[id] as string;
+      transport = new TcpTransport({
+        nodeId: resolved.id,
+        clusterId: resolved.clusterId,
+        listen,
+        peers: peerMap,
+        ...(options.secret === undefined ? {} : { secret: options.secret }),
+        ...(options.tls === undefined ? {} : { tls: options.tls }),
+        random: resolved.random,
+      });
+    } else {
+      transport = new LoopbackTransport();
+    }
+  }
+  const node = new CairnNode(resolved, storage, transport);
+  try {
+    await node.start();
+  } catch (error) {
+    await node.close().catch(() => {});
+    throw error;
+  }
+  return node;
+}
+
+/** The transport of a one-member cluster: there is nobody to talk to. */
+class LoopbackTransport implements Transport {
+  send(): void {}
+  onMessage(): void {}
+  onUnreachable(): void {}
+  async start(): Promise<void> {}
+  async close(): Promise<void> {}
+}
+
+export { MemoryDurableLog };

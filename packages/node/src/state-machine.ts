@@ -1,0 +1,223 @@
+import type { Entry, LogIndex, NodeId } from '@cairn/raft';
+import {
+  type ChangeEvent,
+  readSnapshot,
+  type SessionId,
+  type TreeOptions,
+  type Txn,
+  type TxnResult,
+  writeSnapshot,
+  ZTree,
+  type Zxid,
+} from '@cairn/znode';
+import { Packr } from 'msgpackr';
+import { type Command, CommandError, decodeCommand } from './command.js';
+
+/** How one committed command fared; every replica computes the same. */
+export type AppliedCommand =
+  | {
+      readonly kind: 'txn';
+      readonly index: LogIndex;
+      readonly txn: Txn;
+      readonly seq: number | null;
+      /**
+       * `applied`: changed the tree (or failed deterministically) now; `duplicate`: a retry of
+       * a request already applied, answered with its original result (null if forgotten);
+       * `gap`: an earlier request of the session is missing, so this one was not applied and its
+       * proposer must resend from the first unapplied request.
+       */
+      readonly outcome: 'applied' | 'duplicate' | 'gap';
+      readonly result: TxnResult | null;
+      readonly events: readonly ChangeEvent[];
+    }
+  | {
+      readonly kind: 'member';
+      readonly index: LogIndex;
+      readonly nodeId: NodeId;
+      readonly address: string | null;
+    }
+  | { readonly kind: 'noop'; readonly index: LogIndex };
+
+interface RequestTable {
+  lastSeq: number;
+  /** Results of requests in (acked, lastSeq], for retries; pruned as the proposer acknowledges. */
+  results: Map<number, TxnResult>;
+}
+
+/** Recently closed session ids remembered so a late createSession retry cannot revive one. */
+const CLOSED_REMEMBERED = 10_000;
+const SNAPSHOT_FORMAT = 1;
+
+/** Runtime tables travel with bigints intact (session ids, ephemeral owners in results). */
+const packr = new Packr({
+  useRecords: false,
+  mapsAsObjects: true,
+  moreTypes: false,
+  int64AsType: 'bigint',
+  bundleStrings: false,
+});
+
+/**
+ * The replicated state: the znode tree plus what the runtime must agree on across replicas —
+ * each session's request numbers and recent results (exactly-once writes), the time of the
+ * last applied entry (stamps are made monotonic here, so a new leader whose clock is behind
+ * cannot move time back), and the members' addresses. Deterministic: the same entries give
+ * the same state and the same results on every replica.
+ */
+export class StateMachine {
+  tree: ZTree;
+  applied: LogIndex = 0 as LogIndex;
+  time = 0;
+  private requests = new Map<SessionId, RequestTable>();
+  private closed: SessionId[] = [];
+  private closedSet = new Set<SessionId>();
+  readonly members = new Map<NodeId, string>();
+
+  constructor(private readonly treeOptions: TreeOptions = {}) {
+    this.tree = new ZTree(treeOptions);
+  }
+
+  /** Applies one committed entry (conf changes are the core's; here they only move `applied`). */
+  apply(entry: Entry): AppliedCommand {
+    if (entry.index <= this.applied)
+      throw new Error(`state machine: entry ${entry.index} after applied ${this.applied}`);
+    this.applied = entry.index;
+    if (entry.type !== 'normal' || entry.data.length === 0)
+      return { kind: 'noop', index: entry.index };
+    let decoded: { command: Command; time: number };
+    try {
+      decoded = decodeCommand(entry.data);
+    } catch (error) {
+      if (error instanceof CommandError)
+        throw new Error(`entry ${entry.index}: ${error.message}`, { cause: error });
+      throw error;
+    }
+    this.time = Math.max(this.time, decoded.time);
+    const command = decoded.command;
+    if (command.kind === 'member') {
+      if (command.address === null) this.members.delete(command.nodeId);
+      else this.members.set(command.nodeId, command.address);
+      return {
+        kind: 'member',
+        index: entry.index,
+        nodeId: command.nodeId,
+        address: command.address,
+      };
+    }
+    return this.applyTxn(entry.index, command.txn, command.seq, command.acked);
+  }
+
+  private applyTxn(index: LogIndex, txn: Txn, seq: number | null, acked: number): AppliedCommand {
+    const base = { kind: 'txn' as const, index, txn, seq };
+    if (txn.type === 'createSession') {
+      if (this.tree.session(txn.sessionId) !== null)
+        return {
+          ...base,
+          outcome: 'duplicate',
+          result: { ok: true, type: 'createSession' },
+          events: [],
+        };
+      if (this.closedSet.has(txn.sessionId))
+        return {
+          ...base,
+          outcome: 'duplicate',
+          result: { ok: false, type: 'session', error: { code: 'SessionExpired' } },
+          events: [],
+        };
+      const { result, events } = this.tree.apply(txn, index as number as Zxid, this.time);
+      if (result.ok) this.requests.set(txn.sessionId, { lastSeq: seq ?? 0, results: new Map() });
+      return { ...base, outcome: 'applied', result, events };
+    }
+    const table = 'sessionId' in txn ? this.requests.get(txn.sessionId) : undefined;
+    if (seq !== null && table !== undefined) {
+      for (const old of table.results.keys()) if (old <= acked) table.results.delete(old);
+      if (seq <= table.lastSeq)
+        return {
+          ...base,
+          outcome: 'duplicate',
+          result: table.results.get(seq) ?? null,
+          events: [],
+        };
+      if (seq > table.lastSeq + 1) return { ...base, outcome: 'gap', result: null, events: [] };
+    }
+    const { result, events } = this.tree.apply(txn, index as number as Zxid, this.time);
+    if (seq !== null && table !== undefined) {
+      table.lastSeq = seq;
+      table.results.set(seq, result);
+    }
+    if (txn.type === 'closeSession' && result.ok) this.forget(txn.sessionId);
+    return { ...base, outcome: 'applied', result, events };
+  }
+
+  private forget(id: SessionId): void {
+    this.requests.delete(id);
+    this.closed.push(id);
+    this.closedSet.add(id);
+    if (this.closed.length > CLOSED_REMEMBERED)
+      this.closedSet.delete(this.closed.shift() as SessionId);
+  }
+
+  /** The last request number the state machine applied for `id` (0 if none), or null if unknown. */
+  lastSeq(id: SessionId): number | null {
+    return this.requests.get(id)?.lastSeq ?? null;
+  }
+
+  /** The remembered result of request `seq` of session `id`. */
+  resultOf(id: SessionId, seq: number): TxnResult | null {
+    return this.requests.get(id)?.results.get(seq) ?? null;
+  }
+
+  wasClosed(id: SessionId): boolean {
+    return this.closedSet.has(id);
+  }
+
+  /** The whole state as bytes: the tree's chunked snapshot plus the runtime tables. */
+  snapshot(): Uint8Array {
+    return packr.pack({
+      format: SNAPSHOT_FORMAT,
+      applied: this.applied,
+      time: this.time,
+      requests: [...this.requests].map(([id, t]) => [id, t.lastSeq, [...t.results]]),
+      closed: this.closed,
+      members: [...this.members],
+      tree: [...writeSnapshot(this.tree)],
+    });
+  }
+
+  /** Replaces the state with a snapshot's (taken at `index`). Throws on a malformed snapshot. */
+  restore(data: Uint8Array, index: LogIndex): void {
+    const value = packr.unpack(data) as {
+      format: unknown;
+      time: number;
+      requests: [SessionId, number, [number, TxnResult][]][];
+      closed: SessionId[];
+      members: [NodeId, string][];
+      tree: Uint8Array[];
+    };
+    if (value.format !== SNAPSHOT_FORMAT)
+      throw new Error(`snapshot format ${String(value.format)}`);
+    if (
+      !Array.isArray(value.tree) ||
+      !Array.isArray(value.requests) ||
+      !Array.isArray(value.closed)
+    )
+      throw new Error('snapshot: missing tables');
+    this.tree = readSnapshot(value.tree, this.treeOptions);
+    this.applied = index;
+    this.time = value.time;
+    this.requests = new Map(
+      value.requests.map(([id, lastSeq, results]) => [id, { lastSeq, results: new Map(results) }]),
+    );
+    this.closed = [...value.closed];
+    this.closedSet = new Set(this.closed);
+    this.members.clear();
+    for (const [id, address] of value.members) this.members.set(id, address);
+  }
+}
+
+/** The state at genesis (index 1 in every founding member's log): an empty tree. */
+export function genesisState(treeOptions: TreeOptions = {}): Uint8Array {
+  const machine = new StateMachine(treeOptions);
+  machine.applied = 1 as LogIndex;
+  return machine.snapshot();
+}
