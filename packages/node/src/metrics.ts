@@ -71,6 +71,10 @@ export class Metrics {
     'Session expiries proposed by this node as leader.',
   );
   readonly snapshots = new Counter('cairn_snapshots_total', 'Snapshots taken by this node.');
+  readonly snapshotsInstalled = new Counter(
+    'cairn_snapshots_installed_total',
+    'Snapshots from the leader installed by this node.',
+  );
   readonly leaderChanges = new Counter(
     'cairn_leader_changes_total',
     'Times this node saw a new leader.',

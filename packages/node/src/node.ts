@@ -48,6 +48,8 @@ export interface NodeStatus {
   readonly match: Readonly<Record<number, number>>;
   readonly sessions: number;
   readonly znodes: number;
+  /** The tree's incremental digest: equal on replicas that applied the same entries. */
+  readonly digest: number;
 }
 
 /** A persistent watch stream's sink (see `Session.watch`). */
@@ -149,6 +151,7 @@ export class CairnNode {
       electionTicks: options.electionTicks,
       heartbeatTicks: 1,
       applied: snapshot.metadata.index,
+      compactionRetainedEntries: options.snapshotRetainedEntries,
     });
     const nonce = options.random.nextInt(0x7fff_ffff);
     this.readNonce = `${options.id}.${nonce.toString(36)}`;
@@ -216,6 +219,7 @@ export class CairnNode {
       match,
       sessions: this.machine.tree.sessionIds().length,
       znodes: this.machine.tree.size(),
+      digest: this.machine.tree.digest(),
     };
   }
 
@@ -522,6 +526,7 @@ export class CairnNode {
       this.machine.applied = index;
     }
     this.lastSnapshotIndex = index;
+    this.metrics.snapshotsInstalled.inc();
     this.history.reset(index as number as Zxid);
     for (const [id, address] of this.machine.members) this.setPeer(id, address);
     // Sessions of this node that the snapshot says are gone; answers to requests it covers.

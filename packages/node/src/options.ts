@@ -48,6 +48,8 @@ export interface NodeOptions {
   readonly sessionTimeoutMaxMs?: number;
   /** Take a snapshot (and compact the log) every this many applied entries. Default 10,000. */
   readonly snapshotEntries?: number;
+  /** Entries kept below a snapshot for slow followers before they need the snapshot. Default 1,000. */
+  readonly snapshotRetainedEntries?: number;
   /** Txns kept for resumable watches (`watch(path, { fromZxid })`). Default 10,000. */
   readonly watchHistoryTxns?: number;
   /** Write requests in flight on this node before calls wait. Default 10,000. */
@@ -84,6 +86,7 @@ export interface ResolvedOptions {
   readonly sessionTimeoutMaxMs: number;
   readonly snapshotEntries: number;
   readonly watchHistoryTxns: number;
+  readonly snapshotRetainedEntries: number;
   readonly proposalsInflightMax: number;
   readonly dataBytesMax: number;
   readonly superIds: readonly Id[];
@@ -139,6 +142,12 @@ export function resolveOptions(options: NodeOptions): ResolvedOptions {
       sessionTimeoutMinMs,
     ),
     snapshotEntries: int('snapshotEntries', options.snapshotEntries, 10_000, 1),
+    snapshotRetainedEntries: int(
+      'snapshotRetainedEntries',
+      options.snapshotRetainedEntries,
+      1000,
+      0,
+    ),
     watchHistoryTxns: int('watchHistoryTxns', options.watchHistoryTxns, 10_000, 1),
     proposalsInflightMax: int('proposalsInflightMax', options.proposalsInflightMax, 10_000, 1),
     dataBytesMax: int('dataBytesMax', options.dataBytesMax, 1024 * 1024, 1),
