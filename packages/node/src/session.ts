@@ -624,6 +624,9 @@ export class Session {
   private async send(txn: Txn, fixedSeq: number | null, signal?: AbortSignal): Promise<TxnResult> {
     await this.node.acquireSlot(signal);
     try {
+      // The node may have closed (or the session ended) while this call waited for a slot.
+      if (fixedSeq === null) this.assertUsable();
+      else this.node.assertOpen();
       const seq = fixedSeq ?? ++this.seq;
       const result = new Promise<TxnResult>((resolve, reject) => {
         this.pending.set(seq, { txn, resolve, reject, sentAt: this.node.now() });

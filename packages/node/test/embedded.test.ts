@@ -1,0 +1,75 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createNode, isCairnError, NodeError } from '@cairn/node';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+
+const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
+const dec = (b: Uint8Array): string => new TextDecoder().decode(b);
+const timers = (): number => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+
+let dir = '';
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'cairn-embedded-'));
+});
+afterEach(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('the embedded default: one member, level storage, real timers', () => {
+  it('restarts on the same dataDir with all data; close leaves no timer behind', async () => {
+    const before = timers();
+    const node = await createNode({ id: 1, dataDir: dir, tickMs: 20, snapshotEntries: 30 });
+    const zk = await node.session();
+    await zk.create('/config', enc('v1'));
+    for (let i = 0; i < 50; i++)
+      await zk.create(`/config/item-`, enc(String(i)), { mode: 'persistent-sequential' });
+    await zk.setData('/config', enc('v2'));
+    const ephemeral = await zk.create('/owner', enc(''), { mode: 'ephemeral' });
+    const pending = zk.create('/never-answered-after-close').then(
+      () => 'Ok',
+      (error: unknown) => (isCairnError(error) ? error.code : String(error)),
+    );
+    await node.close();
+    // A call in flight when the node closes fails with ConnectionLoss (or completed first).
+    const outcome = await pending;
+    expect(['Ok', 'ConnectionLoss']).toContain(outcome);
+    await expect(zk.getData('/config')).rejects.toMatchObject({ code: 'ConnectionLoss' });
+    expect(timers()).toBe(before);
+
+    const again = await createNode({ id: 1, dataDir: dir, tickMs: 20 });
+    try {
+      const zk2 = await again.session();
+      expect(dec((await zk2.getData('/config')).data)).toBe('v2');
+      expect((await zk2.getChildren('/config')).children).toHaveLength(50);
+      // The old session's ephemeral is still there until the cluster expires that session.
+      expect(await zk2.exists(ephemeral)).not.toBeNull();
+      expect(again.status().applied).toBeGreaterThan(50);
+    } finally {
+      await again.close();
+    }
+    expect(timers()).toBe(before);
+  });
+
+  it('refuses a second node on the same folder, and options it cannot use', async () => {
+    const node = await createNode({ id: 1, dataDir: dir, tickMs: 20 });
+    try {
+      await expect(createNode({ id: 1, dataDir: dir })).rejects.toMatchObject({
+        code: 'StorageLocked',
+      });
+    } finally {
+      await node.close();
+    }
+    await expect(createNode({ id: 1 })).rejects.toBeInstanceOf(NodeError);
+    await expect(createNode({ id: 0, dataDir: dir })).rejects.toMatchObject({
+      code: 'ConfigInvalid',
+    });
+    await expect(createNode({ id: 2, dataDir: dir, members: [1] })).rejects.toMatchObject({
+      code: 'ConfigInvalid',
+    });
+    // A folder of node 1 is not node 2's.
+    await expect(createNode({ id: 2, dataDir: dir })).rejects.toMatchObject({
+      code: 'StorageMismatch',
+    });
+  });
+});
