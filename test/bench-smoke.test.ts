@@ -3,6 +3,9 @@
 // and znode benchmarks (and the transport and storage ones) in their short `--quick` form, and the
 // end-to-end demo. Each must exit 0 and print its table header or final line. Nothing here looks at how fast they ran (STYLE §9).
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
@@ -70,6 +73,21 @@ describe('bench and demo smoke', () => {
       /^goal \(batching >= 50x the raw fsync rate in entries\/s\): (met|NOT met) \(/m,
     );
     expect(output).toMatch(/^goal \(batch of 1 within 2x of one raw fsync\): (met|NOT met) \(/m);
+  });
+
+  it('runs the main job (an embedded node on level) once, twice on one folder', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cairn-main-'));
+    try {
+      const first = runScript('examples/node.ts', '--data', dir, '--once');
+      expect(first.status, first.output).toBe(0);
+      expect(first.output).toMatch(/this is start #1 \(\/cairn\/starts\/start-0000000000 = /);
+      expect(first.output).toMatch(/^status: role=leader term=\d+ commit=\d+ applied=\d+/m);
+      const second = runScript('examples/node.ts', '--data', dir, '--once');
+      expect(second.status, second.output).toBe(0);
+      expect(second.output).toMatch(/this is start #2 \(\/cairn\/starts\/start-0000000001 = /);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('runs the demo to its final line', () => {
