@@ -23,6 +23,9 @@ import { Packr } from 'msgpackr';
  *   the results of every request up to it, so the state machine may forget them.
  * - `member`: the address book (who is reachable where), replicated so every member can dial a
  *   new one; null removes.
+ * - `claim`: a session moves to another member (a ZooKeeper client reconnecting elsewhere). It
+ *   checks the password and starts a new owner epoch: requests made under an older epoch are
+ *   answered SessionMoved, so the old owner's stragglers cannot take the new owner's numbers.
  */
 export type Command =
   | {
@@ -30,8 +33,17 @@ export type Command =
       readonly txn: Txn;
       readonly seq: number | null;
       readonly acked: number;
+      /** The session's owner epoch the request was made under (see `claim`). */
+      readonly epoch: number;
     }
-  | { readonly kind: 'member'; readonly nodeId: NodeId; readonly address: string | null };
+  | { readonly kind: 'member'; readonly nodeId: NodeId; readonly address: string | null }
+  | {
+      readonly kind: 'claim';
+      readonly sessionId: SessionId;
+      readonly password: Uint8Array;
+      /** Names one attach: its retries carry the same nonce and move the session once. */
+      readonly nonce: string;
+    };
 
 export const COMMAND_FORMAT = 1;
 export const STAMP_OFFSET = 1;
@@ -54,8 +66,10 @@ export class CommandError extends Error {
 export function encodeCommand(command: Command, time: number): Uint8Array {
   const body = packr.pack(
     command.kind === 'txn'
-      ? { k: 't', t: txnToWire(command.txn), q: command.seq, a: command.acked }
-      : { k: 'm', n: command.nodeId, d: command.address },
+      ? { k: 't', t: txnToWire(command.txn), q: command.seq, a: command.acked, e: command.epoch }
+      : command.kind === 'member'
+        ? { k: 'm', n: command.nodeId, d: command.address }
+        : { k: 'c', s: command.sessionId.toString(), p: command.password, o: command.nonce },
   );
   const out = new Uint8Array(HEADER_BYTES + body.length);
   out[0] = COMMAND_FORMAT;
@@ -95,9 +109,23 @@ export function decodeCommand(data: Uint8Array): { command: Command; time: numbe
     const address = f.d === null ? null : str(f.d, 'address');
     return { command: { kind: 'member', nodeId: int(f.n, 'nodeId') as NodeId, address }, time };
   }
+  if (f.k === 'c')
+    return {
+      command: {
+        kind: 'claim',
+        sessionId: sid(f.s),
+        password: bytes(f.p, 'password'),
+        nonce: str(f.o, 'nonce'),
+      },
+      time,
+    };
   if (f.k !== 't') throw new CommandError(`command kind ${String(f.k)}`);
   const seq = f.q === null ? null : int(f.q, 'seq');
-  return { command: { kind: 'txn', txn: txnFromWire(f.t), seq, acked: int(f.a, 'acked') }, time };
+  const txn = txnFromWire(f.t);
+  return {
+    command: { kind: 'txn', txn, seq, acked: int(f.a, 'acked'), epoch: int(f.e, 'epoch') },
+    time,
+  };
 }
 
 // ---- txns on the wire ---------------------------------------------------------------------

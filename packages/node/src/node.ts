@@ -17,6 +17,7 @@ import { TcpTransport } from '@cairn/transport-tcp';
 import {
   ConnectionLossError,
   type Notification,
+  SessionExpiredError,
   type SessionId,
   type Txn,
   sessionId as toSessionId,
@@ -126,6 +127,12 @@ export class CairnNode {
   private inflight = 0;
   private readonly slotWaiters: (() => void)[] = [];
   private readonly closeWaiters: (() => void)[] = [];
+  /** Attaches in progress on this node, by claim nonce. */
+  private readonly claimWaiters = new Map<
+    string,
+    (claimed: { epoch: number; lastSeq: number } | null) => void
+  >();
+  private claimNumber = 0;
 
   /** @internal use `createNode` */
   constructor(options: ResolvedOptions, storage: DurableLog, transport: Transport) {
@@ -198,6 +205,60 @@ export class CairnNode {
       throw error;
     }
     return session;
+  }
+
+  /**
+   * Takes over a session created elsewhere (a ZooKeeper client reconnecting to this member):
+   * the password must match. A log entry moves the session here; requests the previous owner
+   * still has in flight are answered SessionMoved. SessionExpired if there is no such session.
+   */
+  async attachSession(
+    id: SessionId,
+    password: Uint8Array,
+    options: { signal?: AbortSignal; timeoutMs?: number } = {},
+  ): Promise<Session> {
+    this.assertOpen();
+    const existing = this.sessions.get(id);
+    if (existing !== undefined) existing.detach();
+    const deadline =
+      this.options.clock.now() + (options.timeoutMs ?? this.electionTimeoutMs() * 10);
+    const nonce = `${this.readNonce}.c${++this.claimNumber}`;
+    try {
+      for (;;) {
+        this.assertOpen();
+        options.signal?.throwIfAborted();
+        if (this.options.clock.now() > deadline)
+          throw new ConnectionLossError(undefined, {
+            message: 'the session could not be moved here in time',
+          });
+        let timer: TimerHandle | null = null;
+        const outcome = await new Promise<{ epoch: number; lastSeq: number } | null | 'retry'>(
+          (resolve) => {
+            this.claimWaiters.set(nonce, resolve);
+            timer = this.options.timers.setTimeout(
+              () => resolve('retry'),
+              this.electionTimeoutMs() * 2,
+            );
+            // Retries carry the same nonce: however many apply, the session moves once.
+            this.outbox.push({
+              type: 'normal',
+              data: encodeCommand({ kind: 'claim', sessionId: id, password, nonce }, this.stamp()),
+            });
+            this.scheduleFlush();
+          },
+        );
+        if (timer !== null) this.options.timers.clearTimeout(timer);
+        if (outcome === 'retry') continue;
+        if (outcome === null) throw new SessionExpiredError();
+        const timeoutMs =
+          this.machine.tree.session(id)?.timeoutMs ?? this.options.sessionTimeoutMinMs;
+        const session = new Session(this, id, password, timeoutMs, outcome);
+        this.sessions.set(id, session);
+        return session;
+      }
+    } finally {
+      this.claimWaiters.delete(nonce);
+    }
   }
 
   status(): NodeStatus {
@@ -300,11 +361,11 @@ export class CairnNode {
   // ---- what sessions call (internal) -----------------------------------------------------------
 
   /** @internal Queues a command for the next batch. */
-  propose(txn: Txn, seq: number | null, acked: number): void {
+  propose(txn: Txn, seq: number | null, acked: number, epoch = 0): void {
     const time = this.role === 'leader' ? this.stamp() : this.options.clock.now();
     this.outbox.push({
       type: 'normal',
-      data: encodeCommand({ kind: 'txn', txn, seq, acked }, time),
+      data: encodeCommand({ kind: 'txn', txn, seq, acked, epoch }, time),
     });
     this.metrics.proposals.inc();
     this.scheduleFlush();
@@ -540,6 +601,19 @@ export class CairnNode {
     if (applied.kind === 'member') {
       if (applied.address === null) this.removePeer(applied.nodeId);
       else this.setPeer(applied.nodeId, applied.address);
+      return;
+    }
+    if (applied.kind === 'claim') {
+      const waiter = this.claimWaiters.get(applied.nonce);
+      if (waiter !== undefined) {
+        this.claimWaiters.delete(applied.nonce);
+        waiter(applied.claimed);
+        return;
+      }
+      // Another member took the session: this node's copy (if any) is stale.
+      const local = this.sessions.get(applied.sessionId);
+      if (applied.claimed !== null && local !== undefined && local.epoch !== applied.claimed.epoch)
+        local.detach();
       return;
     }
     if (applied.kind !== 'txn') return;

@@ -3,6 +3,7 @@ import {
   type Acl,
   BadArgumentsError,
   CairnError,
+  ConnectionLossError,
   type CreateMode,
   fromOpError,
   type Id,
@@ -51,8 +52,12 @@ export interface CallOptions {
 }
 
 export interface ReadOptions extends CallOptions {
-  /** A one-shot watch: called once with the next change that concerns this read. */
-  readonly watch?: Watcher;
+  /**
+   * A one-shot watch: called once with the next change that concerns this read. `true` sets
+   * the watch without a local watcher: the event goes only to `onNotification` listeners (what
+   * a wire server relaying to a remote client wants).
+   */
+  readonly watch?: Watcher | true;
   /** Confirm with the leader first (ReadIndex), so the read reflects every write acknowledged anywhere before it. */
   readonly linearizable?: boolean;
 }
@@ -140,8 +145,51 @@ export class Session {
     readonly id: SessionId,
     readonly password: Uint8Array,
     readonly timeoutMs: number,
+    /** For a session moved here (`node.attachSession`): its new owner epoch and last request. */
+    claimed?: { readonly epoch: number; readonly lastSeq: number },
   ) {
     this.lastHeard = node.now();
+    if (claimed !== undefined) {
+      this.epoch = claimed.epoch;
+      this.seq = claimed.lastSeq;
+      this.acked = claimed.lastSeq;
+      this.state_ = 'connected';
+    }
+  }
+
+  /** @internal The owner epoch this node's requests carry. */
+  epoch = 0;
+  private live = true;
+  private readonly notificationListeners = new Set<(event: WatchEvent) => void>();
+
+  /**
+   * Hears every watch notification of this session (one per event, as ZooKeeper's server sends
+   * them), whatever local watchers it also fires.
+   */
+  onNotification(listener: (event: WatchEvent) => void): () => void {
+    this.notificationListeners.add(listener);
+    return () => this.notificationListeners.delete(listener);
+  }
+
+  /**
+   * Whether the application is still there. An embedded session is live until closed; a wire
+   * server marks its session not live when the client's connection drops, so the leader expires
+   * it after the timeout unless the client comes back (here or on another member).
+   */
+  setLive(live: boolean): void {
+    this.live = live;
+  }
+
+  /**
+   * Lets go of the session on this node without closing it (the client moved to another member,
+   * or its connection is gone for good): calls in flight fail with ConnectionLoss; the session
+   * and its ephemerals live on in the cluster until closed or expired.
+   */
+  detach(): void {
+    this.finish(
+      'closed',
+      new ConnectionLossError(undefined, { message: 'the session left this node' }),
+    );
   }
 
   get state(): SessionState {
@@ -500,7 +548,11 @@ export class Session {
   }
 
   /** @internal A request of this session was applied (or found a gap, or was a duplicate). */
-  settle(seq: number, outcome: 'applied' | 'duplicate' | 'gap', result: TxnResult | null): void {
+  settle(
+    seq: number,
+    outcome: 'applied' | 'duplicate' | 'gap' | 'moved',
+    result: TxnResult | null,
+  ): void {
     if (outcome === 'gap') {
       this.resend();
       return;
@@ -525,7 +577,7 @@ export class Session {
     this.lastResend = now;
     for (const [seq, pending] of [...this.pending].sort((a, b) => a[0] - b[0])) {
       pending.sentAt = now;
-      this.node.propose(pending.txn, seq, this.acked);
+      this.node.propose(pending.txn, seq, this.acked, this.epoch);
     }
   }
 
@@ -547,7 +599,7 @@ export class Session {
 
   /** @internal */
   isLive(): boolean {
-    return this.state_ === 'connected' || this.state_ === 'suspended';
+    return this.live && (this.state_ === 'connected' || this.state_ === 'suspended');
   }
 
   /** @internal The log expired (or closed) this session. */
@@ -580,6 +632,7 @@ export class Session {
       path: notification.path,
       zxid: notification.zxid,
     };
+    for (const listener of this.notificationListeners) listener(event);
     const fire: Watcher[] = [];
     const take = (table: Map<string, Set<Watcher>>): void => {
       const set = table.get(notification.path);
@@ -631,7 +684,7 @@ export class Session {
       const result = new Promise<TxnResult>((resolve, reject) => {
         this.pending.set(seq, { txn, resolve, reject, sentAt: this.node.now() });
       });
-      this.node.propose(txn, seq, this.acked);
+      this.node.propose(txn, seq, this.acked, this.epoch);
       return await result;
     } finally {
       this.node.releaseSlot();
@@ -655,12 +708,13 @@ export class Session {
     if (options.linearizable) await this.node.readBarrier(options.signal);
   }
 
-  private watchOn(path: string, kind: 'data' | 'exist' | 'child', watcher: Watcher): void {
+  private watchOn(path: string, kind: 'data' | 'exist' | 'child', watcher: Watcher | true): void {
     const added = this.node.watches.addWatch(this.id, path, kind);
     if (!added.ok)
       throw new CairnError('QuotaExceeded', path, {
         message: `at most ${added.watchesPerSessionMax} watches per session`,
       });
+    if (watcher === true) return;
     const table =
       kind === 'data'
         ? this.dataWatchers

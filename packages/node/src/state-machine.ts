@@ -24,9 +24,10 @@ export type AppliedCommand =
        * `applied`: changed the tree (or failed deterministically) now; `duplicate`: a retry of
        * a request already applied, answered with its original result (null if forgotten);
        * `gap`: an earlier request of the session is missing, so this one was not applied and its
-       * proposer must resend from the first unapplied request.
+       * proposer must resend from the first unapplied request; `moved`: made under an older
+       * owner epoch (the session moved to another member), not applied, answered SessionMoved.
        */
-      readonly outcome: 'applied' | 'duplicate' | 'gap';
+      readonly outcome: 'applied' | 'duplicate' | 'gap' | 'moved';
       readonly result: TxnResult | null;
       readonly events: readonly ChangeEvent[];
     }
@@ -36,10 +37,22 @@ export type AppliedCommand =
       readonly nodeId: NodeId;
       readonly address: string | null;
     }
+  | {
+      readonly kind: 'claim';
+      readonly index: LogIndex;
+      readonly sessionId: SessionId;
+      readonly nonce: string;
+      /** Null when the session is unknown or the password is wrong (SessionExpired). */
+      readonly claimed: { readonly epoch: number; readonly lastSeq: number } | null;
+    }
   | { readonly kind: 'noop'; readonly index: LogIndex };
 
 interface RequestTable {
   lastSeq: number;
+  /** Bumped by every `claim`: requests must carry the current one. */
+  epoch: number;
+  /** The nonce of the claim that set `epoch` ('' before any): its retries change nothing. */
+  claim: string;
   /** Results of requests in (acked, lastSeq], for retries; pruned as the proposer acknowledges. */
   results: Map<number, TxnResult>;
 }
@@ -104,10 +117,42 @@ export class StateMachine {
         address: command.address,
       };
     }
-    return this.applyTxn(entry.index, command.txn, command.seq, command.acked);
+    if (command.kind === 'claim')
+      return this.applyClaim(entry.index, command.sessionId, command.password, command.nonce);
+    return this.applyTxn(entry.index, command.txn, command.seq, command.acked, command.epoch);
   }
 
-  private applyTxn(index: LogIndex, txn: Txn, seq: number | null, acked: number): AppliedCommand {
+  private applyClaim(
+    index: LogIndex,
+    id: SessionId,
+    password: Uint8Array,
+    nonce: string,
+  ): AppliedCommand {
+    const session = this.tree.session(id);
+    const table = this.requests.get(id);
+    if (session === null || table === undefined || !sameBytes(session.password, password))
+      return { kind: 'claim', index, sessionId: id, nonce, claimed: null };
+    if (table.claim !== nonce) {
+      table.epoch++;
+      table.claim = nonce;
+      table.results.clear();
+    }
+    return {
+      kind: 'claim',
+      index,
+      sessionId: id,
+      nonce,
+      claimed: { epoch: table.epoch, lastSeq: table.lastSeq },
+    };
+  }
+
+  private applyTxn(
+    index: LogIndex,
+    txn: Txn,
+    seq: number | null,
+    acked: number,
+    epoch: number,
+  ): AppliedCommand {
     const base = { kind: 'txn' as const, index, txn, seq };
     if (txn.type === 'createSession') {
       if (this.tree.session(txn.sessionId) !== null)
@@ -125,11 +170,24 @@ export class StateMachine {
           events: [],
         };
       const { result, events } = this.tree.apply(txn, index as number as Zxid, this.time);
-      if (result.ok) this.requests.set(txn.sessionId, { lastSeq: seq ?? 0, results: new Map() });
+      if (result.ok)
+        this.requests.set(txn.sessionId, {
+          lastSeq: seq ?? 0,
+          epoch: 0,
+          claim: '',
+          results: new Map(),
+        });
       return { ...base, outcome: 'applied', result, events };
     }
     const table = 'sessionId' in txn ? this.requests.get(txn.sessionId) : undefined;
     if (seq !== null && table !== undefined) {
+      if (epoch !== table.epoch)
+        return {
+          ...base,
+          outcome: 'moved',
+          result: { ok: false, type: 'session', error: { code: 'SessionMoved' } },
+          events: [],
+        };
       for (const old of table.results.keys()) if (old <= acked) table.results.delete(old);
       if (seq <= table.lastSeq)
         return {
@@ -162,6 +220,11 @@ export class StateMachine {
     return this.requests.get(id)?.lastSeq ?? null;
   }
 
+  /** The owner epoch of session `id` (0 until it first moves). */
+  epochOf(id: SessionId): number {
+    return this.requests.get(id)?.epoch ?? 0;
+  }
+
   /** The remembered result of request `seq` of session `id`. */
   resultOf(id: SessionId, seq: number): TxnResult | null {
     return this.requests.get(id)?.results.get(seq) ?? null;
@@ -177,7 +240,13 @@ export class StateMachine {
       format: SNAPSHOT_FORMAT,
       applied: this.applied,
       time: this.time,
-      requests: [...this.requests].map(([id, t]) => [id, t.lastSeq, [...t.results]]),
+      requests: [...this.requests].map(([id, t]) => [
+        id,
+        t.lastSeq,
+        [...t.results],
+        t.epoch,
+        t.claim,
+      ]),
       closed: this.closed,
       members: [...this.members],
       tree: [...writeSnapshot(this.tree)],
@@ -189,7 +258,7 @@ export class StateMachine {
     const value = packr.unpack(data) as {
       format: unknown;
       time: number;
-      requests: [SessionId, number, [number, TxnResult][]][];
+      requests: [SessionId, number, [number, TxnResult][], number, string][];
       closed: SessionId[];
       members: [NodeId, string][];
       tree: Uint8Array[];
@@ -206,7 +275,10 @@ export class StateMachine {
     this.applied = index;
     this.time = value.time;
     this.requests = new Map(
-      value.requests.map(([id, lastSeq, results]) => [id, { lastSeq, results: new Map(results) }]),
+      value.requests.map(([id, lastSeq, results, epoch, claim]) => [
+        id,
+        { lastSeq, epoch, claim, results: new Map(results) },
+      ]),
     );
     this.closed = [...value.closed];
     this.closedSet = new Set(this.closed);
@@ -215,9 +287,9 @@ export class StateMachine {
   }
 }
 
-/** The state at genesis (index 1 in every founding member's log): an empty tree. */
-export function genesisState(treeOptions: TreeOptions = {}): Uint8Array {
-  const machine = new StateMachine(treeOptions);
-  machine.applied = 1 as LogIndex;
-  return machine.snapshot();
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= (a[i] as number) ^ (b[i] as number);
+  return diff === 0;
 }

@@ -35,7 +35,7 @@ describe('the embedded default: one member, level storage, real timers', () => {
     const outcome = await pending;
     expect(['Ok', 'ConnectionLoss']).toContain(outcome);
     await expect(zk.getData('/config')).rejects.toMatchObject({ code: 'ConnectionLoss' });
-    expect(timers()).toBe(before);
+    expect(timers()).toBeLessThanOrEqual(before);
 
     const again = await createNode({ id: 1, dataDir: dir, tickMs: 20 });
     try {
@@ -48,7 +48,7 @@ describe('the embedded default: one member, level storage, real timers', () => {
     } finally {
       await again.close();
     }
-    expect(timers()).toBe(before);
+    expect(timers()).toBeLessThanOrEqual(before);
   });
 
   it('refuses a second node on the same folder, and options it cannot use', async () => {
