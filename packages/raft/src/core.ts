@@ -183,7 +183,7 @@ export class RaftCore {
    */
   compact(snapshot: { readonly index: LogIndex; readonly data: Uint8Array }): void {
     const r = this.raft;
-    const current = r.log.snapshot().metadata.index;
+    const current = r.log.snapshotIndex();
     if (snapshot.index > r.log.applied) {
       throw new RaftError(
         'CompactionInvalid',
@@ -225,6 +225,17 @@ export class RaftCore {
     if (!ok) progress.pendingSnapshot = 0 as LogIndex;
     progress.becomeProbe();
     progress.probeSent = true;
+  }
+
+  /**
+   * The storage loaded entries it had answered `'unavailable'` for (the runtime calls this from
+   * the `DurableLog.onAvailable` listener). Retries what waited: appends to followers, and
+   * handing out committed entries. Harmless when nothing waited.
+   */
+  storageAvailable(): void {
+    const r = this.raft;
+    r.log.waitingForStorage = false;
+    if (r.role === 'leader') r.retryAppendsWaitingForStorage();
   }
 
   hasReady(): boolean {
@@ -296,7 +307,9 @@ export class RaftCore {
     if (ready.snapshot !== null) {
       r.log.unstable.stableSnapshotTo(ready.snapshot.metadata.index);
       r.log.appliedTo(ready.snapshot.metadata.index);
+      r.log.noteSnapshot(ready.snapshot.metadata.index);
     }
+    if (ready.compaction !== null) r.log.noteSnapshot(ready.compaction.snapshot.metadata.index);
     const lastEntry = ready.entries[ready.entries.length - 1];
     if (lastEntry !== undefined) r.log.unstable.stableTo(lastEntry.index, lastEntry.term);
     // The applied index moves once per Ready, and to each conf change before it takes effect.

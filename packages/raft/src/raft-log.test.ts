@@ -13,6 +13,7 @@ import { RaftAssertionError } from './assert.js';
 import type { LogIndex, NodeId, Term } from './ids.js';
 import { MemoryStorage } from './memory-storage.js';
 import { RaftLog } from './raft-log.js';
+import type { LogStorage } from './storage.js';
 import type { Entry, Snapshot } from './types.js';
 
 const seed = Number(process.env.CAIRN_SEED ?? 1);
@@ -63,8 +64,12 @@ function logWith(...terms: number[]): RaftLog {
   return new RaftLog(storageWith(...terms), null);
 }
 
-const pairs = (entries: readonly Entry[] | null): string[] | null =>
-  entries === null ? null : entries.map((e) => `${e.term}/${e.index}`);
+const pairs = (
+  entries: readonly Entry[] | null | 'unavailable',
+): string[] | null | 'unavailable' =>
+  entries === null || entries === 'unavailable'
+    ? entries
+    : entries.map((e) => `${e.term}/${e.index}`);
 
 function termsOf(log: RaftLog): (number | null)[] {
   const terms: (number | null)[] = [];
@@ -113,7 +118,7 @@ class RaftLogStorageFirst extends RaftLog {
 
 /** Planted bug: a range crossing into the tail returns only its durable part. */
 class RaftLogForgetsTail extends RaftLog {
-  override slice(lo: LogIndex, hi: LogIndex, bytesMax: number): Entry[] | null {
+  override slice(lo: LogIndex, hi: LogIndex, bytesMax: number): Entry[] | null | 'unavailable' {
     const boundary = this.unstable.offset;
     return super.slice(lo, (lo < boundary ? Math.min(hi, boundary) : hi) as LogIndex, bytesMax);
   }
@@ -604,6 +609,45 @@ describe(`RaftLog (seed ${seed})`, () => {
       const storage = storageWith(1, 1, 2);
       storage.compact(snapshot(2, 1), at(2));
       expect(new RaftLog(storage, null).snapshot().metadata.index).toBe(2);
+    });
+  });
+
+  describe('storage answering unavailable', () => {
+    /** Entries 1..5 durable, 6..7 in the tail, the durable ones unavailable while `missing`. */
+    function withMisses(): { log: RaftLog; storage: { missing: boolean } } {
+      const inner = storageWith(1, 1, 1, 2, 2);
+      const storage: LogStorage & { missing: boolean } = {
+        missing: true,
+        initialState: () => inner.initialState(),
+        entries: (lo, hi, bytesMax) =>
+          storage.missing ? 'unavailable' : inner.entries(lo, hi, bytesMax),
+        term: (index) => inner.term(index),
+        firstIndex: () => inner.firstIndex(),
+        lastIndex: () => inner.lastIndex(),
+        snapshot: () => inner.snapshot(),
+      };
+      const log = new RaftLog(storage, null);
+      log.append(run(6, 3, 3));
+      return { log, storage };
+    }
+
+    it('passes unavailable through slice, but serves the unstable tail', () => {
+      const { log } = withMisses();
+      expect(log.slice(at(2), at(7), 1000)).toBe('unavailable');
+      expect(log.entriesFrom(at(5), 1000)).toBe('unavailable');
+      expect(pairs(log.slice(at(6), at(8), 1000))).toEqual(['3/6', '3/7']);
+      expect(log.term(at(3))).toBe(1);
+    });
+
+    it('hands out no committed entries while waiting, then resumes once cleared', () => {
+      const { log, storage } = withMisses();
+      log.commitTo(at(4));
+      expect(log.nextCommittedEntries(1000)).toEqual([]);
+      expect(log.waitingForStorage).toBe(true);
+      expect(log.hasNextCommittedEntries()).toBe(false);
+      storage.missing = false;
+      log.waitingForStorage = false;
+      expect(pairs(log.nextCommittedEntries(1000))).toEqual(['1/1', '1/2', '1/3', '2/4']);
     });
   });
 

@@ -15,6 +15,17 @@ export class RaftLog {
   readonly unstable: Unstable;
   committed: LogIndex;
   applied: LogIndex;
+  /**
+   * Set when the storage answered `'unavailable'` for committed entries; cleared by
+   * `storageAvailable`. While set, no committed entries are handed out, so `hasReady` does not
+   * report the same unavailable entries again and again (a busy loop).
+   */
+  waitingForStorage = false;
+  /**
+   * The stored snapshot's index, read from storage the first time it is needed and then kept
+   * up to date by `noteSnapshot`: `storage.snapshot()` may read the whole image from disk.
+   */
+  private storedSnapshotIndex: LogIndex | null = null;
 
   constructor(storage: LogStorage, applied: LogIndex | null) {
     this.storage = storage;
@@ -120,14 +131,20 @@ export class RaftLog {
     return this.lastIndex();
   }
 
-  /** Entries from `lo` to the end within `bytesMax`; null when `lo` is compacted. */
-  entriesFrom(lo: LogIndex, bytesMax: number): Entry[] | null {
+  /**
+   * Entries from `lo` to the end within `bytesMax`; null when `lo` is compacted, `'unavailable'`
+   * when the storage is loading them (see `LogStorage.entries`).
+   */
+  entriesFrom(lo: LogIndex, bytesMax: number): Entry[] | null | 'unavailable' {
     if (lo > this.lastIndex()) return [];
     return this.slice(lo, (this.lastIndex() + 1) as LogIndex, bytesMax);
   }
 
-  /** Entries [lo, hi) within `bytesMax` (at least one); null when `lo` is compacted. */
-  slice(lo: LogIndex, hi: LogIndex, bytesMax: number): Entry[] | null {
+  /**
+   * Entries [lo, hi) within `bytesMax` (at least one, possibly a shorter prefix); null when `lo`
+   * is compacted, `'unavailable'` when the storage is loading them.
+   */
+  slice(lo: LogIndex, hi: LogIndex, bytesMax: number): Entry[] | null | 'unavailable' {
     if (lo >= hi) return [];
     if (lo < this.firstIndex()) return null;
     assert(
@@ -138,7 +155,7 @@ export class RaftLog {
     if (lo >= unstableFrom) return limitBytes(this.unstable.slice(lo, hi), bytesMax);
     const stableHi = Math.min(hi, unstableFrom) as LogIndex;
     const stable = this.storage.entries(lo, stableHi, bytesMax);
-    if (stable === null) return null;
+    if (stable === null || stable === 'unavailable') return stable;
     if (hi <= unstableFrom || stable.length < stableHi - lo) return stable;
     return limitBytes(stable.concat(this.unstable.slice(unstableFrom, hi)), bytesMax);
   }
@@ -167,21 +184,47 @@ export class RaftLog {
     this.applied = index;
   }
 
+  /** Whether committed entries can be handed out now (false while waiting for storage). */
   hasNextCommittedEntries(): boolean {
-    return this.unstable.snapshot === null && this.committed > this.applied;
+    return (
+      this.unstable.snapshot === null && this.committed > this.applied && !this.waitingForStorage
+    );
   }
 
-  /** Committed, not yet applied entries within `bytesMax` (at least one). */
+  /**
+   * Committed, not yet applied entries within `bytesMax` (at least one when any are ready).
+   * None while the storage loads them: `waitingForStorage` is set until `storageAvailable`.
+   */
   nextCommittedEntries(bytesMax: number): Entry[] {
     if (!this.hasNextCommittedEntries()) return [];
     const lo = Math.max(this.applied + 1, this.firstIndex()) as LogIndex;
     const entries = this.slice(lo, (this.committed + 1) as LogIndex, bytesMax);
     assert(entries !== null, () => `committed entries from ${lo} are compacted but not applied`);
+    if (entries === 'unavailable') {
+      this.waitingForStorage = true;
+      return [];
+    }
     return entries;
   }
 
   snapshot(): Snapshot {
     return this.unstable.snapshot ?? this.storage.snapshot();
+  }
+
+  /** The newest snapshot's index (pending or stored), without asking storage for its data. */
+  snapshotIndex(): LogIndex {
+    const pending = this.unstable.snapshot;
+    if (pending !== null) return pending.metadata.index;
+    this.storedSnapshotIndex ??= this.storage.snapshot().metadata.index;
+    return this.storedSnapshotIndex;
+  }
+
+  /** A snapshot at `index` was handed to storage (installed or taken locally). */
+  noteSnapshot(index: LogIndex): void {
+    // Not through snapshotIndex(): that may read storage's snapshot. Any snapshot noted here is
+    // newer than the one storage held when this log was built (compact refuses older ones).
+    if (this.storedSnapshotIndex === null || index > this.storedSnapshotIndex)
+      this.storedSnapshotIndex = index;
   }
 
   /** Replaces the log with a snapshot that is ahead of it (or disagrees with it). */

@@ -43,6 +43,12 @@ export class Raft {
   electionElapsed = 0;
   heartbeatElapsed = 0;
   randomizedElectionTimeout = 0;
+  /**
+   * Followers this leader had entries for but could not send them: the storage answered
+   * `'unavailable'`. By id, whether the append was to go out even if empty; `storageAvailable`
+   * retries them. Cleared on every role change.
+   */
+  appendsWaitingForStorage = new Map<NodeId, boolean>();
   /** Conf states applied since the last snapshot, by index: the membership of a local snapshot. */
   confHistory: Array<{ index: LogIndex; confState: ConfState }> = [];
 
@@ -127,6 +133,7 @@ export class Raft {
     this.uncommittedBytes = 0;
     this.readOnly = new ReadOnly();
     this.pendingReadIndex = [];
+    this.appendsWaitingForStorage.clear();
   }
 
   /** The last index known durable here: the leader's own acknowledgement counts only this far. */
@@ -205,6 +212,8 @@ export class Raft {
     const lo = Math.max(this.log.applied + 1, this.log.firstIndex()) as LogIndex;
     const entries =
       this.log.slice(lo, (this.log.committed + 1) as LogIndex, Number.MAX_SAFE_INTEGER) ?? [];
+    // Committed entries may be on disk only: assume the worst and campaign once they are applied.
+    if (entries === 'unavailable') return true;
     return entries.some((entry) => entry.type === 'confChange');
   }
 
@@ -250,6 +259,9 @@ export class Raft {
         (this.log.committed + 1) as LogIndex,
         Number.MAX_SAFE_INTEGER,
       ) ?? NO_ENTRIES;
+    // They were above our commit index, which is at least the last one persisted; storage keeps
+    // those in memory (LogStorage.entries).
+    assert(entries !== 'unavailable', () => `uncommitted entries after ${before} unavailable`);
     for (const entry of entries) this.uncommittedBytes -= entryBytes(entry);
     if (this.uncommittedBytes < 0) this.uncommittedBytes = 0;
   }
@@ -264,7 +276,11 @@ export class Raft {
     this.messages.push(message);
   }
 
-  /** Sends `to` the entries it lacks, or a snapshot; returns false if nothing was sent. */
+  /**
+   * Sends `to` the entries it lacks, or a snapshot; returns false if nothing was sent. When the
+   * storage is loading the entries, nothing is sent (not a snapshot: they exist) and progress is
+   * unchanged; `storageAvailable` retries.
+   */
   maybeSendAppend(to: NodeId, sendIfEmpty: boolean): boolean {
     const progress = this.tracker.progress.get(to);
     if (progress === undefined || progress.isPaused()) return false;
@@ -272,6 +288,11 @@ export class Raft {
     const prevTerm = this.log.term(prevIndex);
     const entries =
       prevTerm === null ? null : this.log.entriesFrom(progress.next, this.config.messageBytesMax);
+    if (entries === 'unavailable') {
+      const waiting = this.appendsWaitingForStorage.get(to) ?? false;
+      this.appendsWaitingForStorage.set(to, waiting || sendIfEmpty);
+      return false;
+    }
     if (prevTerm === null || entries === null) return this.sendSnapshot(to);
     if (entries.length === 0 && !sendIfEmpty) return false;
     // Only the inflight byte limit reads the size of what is in flight.
@@ -300,6 +321,20 @@ export class Raft {
     this.send({ type: 'Snapshot', from: this.id, to, term: this.term, snapshot });
     progress.becomeSnapshot(snapshot.metadata.index);
     return true;
+  }
+
+  /** The storage loaded entries it had reported unavailable: sends the appends that waited. */
+  retryAppendsWaitingForStorage(): void {
+    if (this.appendsWaitingForStorage.size === 0) return;
+    const waiting = [...this.appendsWaitingForStorage].sort(([a], [b]) => a - b);
+    this.appendsWaitingForStorage.clear();
+    for (const [to, sendIfEmpty] of waiting) {
+      // Then stream on while the window allows, as after an acknowledgement.
+      if (!this.maybeSendAppend(to, sendIfEmpty)) continue;
+      while (this.maybeSendAppend(to, false)) {
+        // keep sending
+      }
+    }
   }
 
   bcastAppend(): void {

@@ -10,8 +10,8 @@ export interface InitialState {
 /**
  * The core's read-only view of the durable log (etcd's `Storage`). The core never writes
  * through it: writes arrive as `Ready` contents that the runtime persists, after which this
- * view must reflect them. Reads are synchronous: an adapter keeps the retained log (or a
- * bounded cache backed by it) readable without waiting; see docs/raft-core.md.
+ * view must reflect them. Reads are synchronous (the core never awaits), but `entries` may
+ * answer `'unavailable'` for entries the storage holds on disk only; see docs/raft-core.md.
  *
  * Ranges: the log holds entries [firstIndex(), lastIndex()]; the snapshot covers everything up
  * to firstIndex() - 1, whose term must still be answerable (it is the `prevTerm` of the first
@@ -20,16 +20,24 @@ export interface InitialState {
 export interface LogStorage {
   initialState(): InitialState;
   /**
-   * Entries [lo, hi) with at most `bytesMax` bytes of entry data, but always at least one
-   * entry when lo < hi. Returns null when lo < firstIndex() (compacted). Callers guarantee
-   * hi <= lastIndex() + 1.
+   * Entries [lo, hi): a prefix of that range starting at `lo`, with at most `bytesMax` bytes of
+   * entry data but always at least one entry when lo < hi. Returns null when lo < firstIndex()
+   * (compacted). Callers guarantee hi <= lastIndex() + 1.
+   *
+   * Returns `'unavailable'` when the entries exist but are not in memory now: the storage has
+   * started loading them and calls its `onAvailable` listener (`DurableLog`) once they are, and
+   * the caller asks again then. Never for an entry above the commit index of the last hard state
+   * written (the uncommitted tail): the core reads those without a way to wait.
    */
-  entries(lo: LogIndex, hi: LogIndex, bytesMax: number): Entry[] | null;
-  /** The term of entry `index` for index in [firstIndex() - 1, lastIndex()], else null. */
+  entries(lo: LogIndex, hi: LogIndex, bytesMax: number): Entry[] | null | 'unavailable';
+  /** The term of entry `index` for index in [firstIndex() - 1, lastIndex()], else null. Always answers. */
   term(index: LogIndex): Term | null;
   firstIndex(): LogIndex;
   lastIndex(): LogIndex;
-  /** The newest durable snapshot (index 0 and empty data when there is none yet). */
+  /**
+   * The newest durable snapshot (index 0 and empty data when there is none yet). The core asks
+   * for it only to send it to a lagging follower, so an adapter may read the data from disk here.
+   */
   snapshot(): Snapshot;
 }
 

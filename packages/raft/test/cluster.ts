@@ -12,6 +12,10 @@
  * (`reportSnapshot`), including ones it lost. Snapshots carry a digest of the state machine at
  * their index, checked wherever one is restored (on install and on restart), so catch-up by
  * snapshot is checked like applying is. `mutateOnDelivery` plants bugs for checker self-tests.
+ * With `storageMissPercent`, each core reads its log through `FlakyReads`: reads of committed
+ * entries answer `'unavailable'` at random and the storage's notification arrives a little
+ * later (`storageAvailable`), in the same round or a later one. A core that hands out an empty
+ * Ready without a miss to explain it is busy-looping, and the cluster fails.
  */
 import {
   type ConfState,
@@ -27,9 +31,11 @@ import {
   RaftCore,
   type Random,
   type ReadState,
+  type Ready,
   type Snapshot,
   seededRandom,
 } from '@cairn/raft';
+import { FlakyReads } from './flaky-reads.js';
 
 export interface Faults {
   /** Probability that a message is lost. */
@@ -64,6 +70,10 @@ export interface ClusterOptions {
    * the protocol on purpose and proves the checkers notice (STYLE.md §9.2).
    */
   mutateOnDelivery?: (message: Message, cluster: Cluster) => Message;
+  /** The chance that a core's read of committed entries misses, in percent (default 0). */
+  storageMissPercent?: number;
+  /** TEST-ONLY planted bug: the storage never calls its listener after a miss. */
+  storageNeverNotifies?: boolean;
 }
 
 /** Counters of what a run exercised, so a test can prove it did not pass vacuously. */
@@ -76,12 +86,20 @@ export interface ClusterStats {
   snapshotsInstalled: number;
   /** Snapshot messages the transport reported as lost to their sender. */
   snapshotsLost: number;
+  /** Reads the storage answered `'unavailable'`. */
+  storageMisses: number;
 }
 
 interface Member {
   id: NodeId;
   core: RaftCore | null;
   storage: MemoryStorage;
+  /** The current core's view of `storage` (a new one per start). */
+  reads: FlakyReads;
+  /** `reads.misses` at the last Ready: an empty Ready needs a miss since. */
+  missesAtReady: number;
+  /** Whether an empty Ready was handed out since the last storage notification. */
+  emptyReadySinceNotify: boolean;
   /** The state machine: applied entries by index; it survives a crash only up to the snapshot. */
   applied: Map<number, Entry>;
   appliedIndex: number;
@@ -133,6 +151,7 @@ export class Cluster {
     compactions: 0,
     snapshotsInstalled: 0,
     snapshotsLost: 0,
+    storageMisses: 0,
   };
   private snapshotReports: SnapshotReport[] = [];
 
@@ -149,10 +168,14 @@ export class Cluster {
       autoLeave: false,
     };
     for (const id of [...voters, ...learners]) {
+      const storage = MemoryStorage.bootstrap(confState);
       const member: Member = {
         id,
         core: null,
-        storage: MemoryStorage.bootstrap(confState),
+        storage,
+        reads: new FlakyReads(storage, this.random, 0),
+        missesAtReady: 0,
+        emptyReadySinceNotify: false,
         applied: new Map(),
         appliedIndex: 0,
         readStates: [],
@@ -182,10 +205,14 @@ export class Cluster {
 
   /** Adds a node (not yet in the configuration) that starts empty and waits for the leader. */
   addNode(id: NodeId): void {
+    const storage = new MemoryStorage();
     const member: Member = {
       id,
       core: null,
-      storage: new MemoryStorage(),
+      storage,
+      reads: new FlakyReads(storage, this.random, 0),
+      missesAtReady: 0,
+      emptyReadySinceNotify: false,
       applied: new Map(),
       appliedIndex: 0,
       readStates: [],
@@ -204,15 +231,26 @@ export class Cluster {
     for (const index of [...member.applied.keys()])
       if (index > snapshotIndex) member.applied.delete(index);
     member.appliedIndex = snapshotIndex;
-    member.core = new RaftCore({
+    const seed = this.options.seed * 31 + member.id * 7919 + this.round;
+    // Notifications of the previous incarnation's misses die with it.
+    member.reads = new FlakyReads(
+      member.storage,
+      seededRandom(seed + 1),
+      this.options.storageMissPercent ?? 0,
+    );
+    member.missesAtReady = 0;
+    member.emptyReadySinceNotify = false;
+    const core = new RaftCore({
       electionTicks: 10,
       heartbeatTicks: 1,
       ...this.options.config,
       id: member.id,
-      storage: member.storage,
-      random: seededRandom(this.options.seed * 31 + member.id * 7919 + this.round),
+      storage: member.reads,
+      random: seededRandom(seed),
       applied: snapshotIndex as LogIndex,
     });
+    member.reads.onAvailable(() => core.storageAvailable());
+    member.core = core;
   }
 
   // ---- faults ------------------------------------------------------------------------------
@@ -304,7 +342,7 @@ export class Cluster {
   /** Handles every pending Ready and delivers due messages until nothing moves (bounded). */
   settle(loopsMax = 1000): void {
     for (let loop = 0; loop < loopsMax; loop++) {
-      const moved = this.processReadies() + this.deliverDue();
+      const moved = this.processReadies() + this.deliverDue() + this.notifyStorage();
       if (moved === 0) return;
     }
   }
@@ -387,6 +425,7 @@ export class Cluster {
         continue;
       }
       const ready = core.ready();
+      this.checkNotBusy(member, ready);
       // Checked before any crash point: a leader's first messages may already have left.
       if (ready.softState?.role === 'leader') this.onLeader(member.id, core);
       for (const message of ready.messages) this.enqueue(message);
@@ -422,6 +461,40 @@ export class Cluster {
       this.maybeSnapshot(member, core);
     }
     return handled;
+  }
+
+  /**
+   * Delivers storage notifications of running, unpaused nodes: each pending one now or, at
+   * random, in a later round (a load that takes a while).
+   */
+  private notifyStorage(): number {
+    let notified = 0;
+    for (const member of this.members.values()) {
+      if (member.core === null || member.paused || !member.reads.hasPending()) continue;
+      if (this.random.nextInt(4) === 0 || this.options.storageNeverNotifies === true) continue;
+      member.reads.notify();
+      member.emptyReadySinceNotify = false;
+      notified++;
+    }
+    return notified;
+  }
+
+  /**
+   * An empty Ready is one handed out for nothing. A storage miss since the last Ready explains
+   * one (committed entries turned out unavailable), but only one until the storage notifies:
+   * a core that asks again meanwhile would spin.
+   */
+  private checkNotBusy(member: Member, ready: Ready): void {
+    const misses = member.reads.misses;
+    this.stats.storageMisses += misses - member.missesAtReady;
+    const explained = misses > member.missesAtReady && !member.emptyReadySinceNotify;
+    member.missesAtReady = misses;
+    if (!isEmpty(ready)) return;
+    member.emptyReadySinceNotify = true;
+    if (explained) return;
+    throw new Error(
+      `busy loop: node ${member.id} handed out an empty Ready with no storage miss to explain it (seed ${this.options.seed})`,
+    );
   }
 
   /**
@@ -629,6 +702,20 @@ export class Cluster {
     }
     return reported;
   }
+}
+
+function isEmpty(ready: Ready): boolean {
+  return (
+    ready.softState === null &&
+    ready.hardState === null &&
+    ready.entries.length === 0 &&
+    ready.snapshot === null &&
+    ready.compaction === null &&
+    ready.messages.length === 0 &&
+    ready.messagesAfterPersist.length === 0 &&
+    ready.committedEntries.length === 0 &&
+    ready.readStates.length === 0
+  );
 }
 
 function range(from: number, to: number): NodeId[] {

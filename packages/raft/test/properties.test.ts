@@ -7,7 +7,9 @@
  * (`schedule.ts`): ticks, proposals (to the leader or forwarded by any node), message faults
  * (drop <= 30%, duplicate <= 20%, delay/reorder <= 3 rounds), partitions (random halves, an
  * isolated node, one-way links), crashes between steps and inside the handling of a Ready,
- * restarts, pauses, simultaneous campaigns and leadership transfers.
+ * restarts, pauses, simultaneous campaigns and leadership transfers. In about half the runs the
+ * cores read committed entries from a storage that answers `'unavailable'` at random and
+ * notifies later (`flaky-reads.ts`), as a bounded cache does.
  *
  * Safety phase: the cluster checks election safety and leader completeness on every new leader,
  * state machine safety on every apply and snapshot restore; log matching is checked after each
@@ -164,6 +166,7 @@ describe(`raft safety and liveness under random faults (CAIRN_SEED=${SEED})`, ()
       expect(coverage.compactions).toBeGreaterThan(0);
       expect(coverage.snapshotsInstalled).toBeGreaterThan(0);
       expect(coverage.proposalsApplied).toBeGreaterThan(runs);
+      expect(coverage.storageMisses).toBeGreaterThan(runs);
     });
   }
 });
@@ -180,6 +183,17 @@ describe(`the checkers catch planted bugs (CAIRN_SEED=${SEED})`, () => {
       expect(String(result.errorInstance)).toMatch(caughtBy);
     });
   }
+
+  it('random schedules catch a storage that never calls its listener after a miss (liveness)', () => {
+    const result = fc.check(
+      fc.property(scenarioArb, (scenario) => {
+        runScenario({ voters: 3, learners: 0 }, scenario, { storageNeverNotifies: true });
+      }),
+      { seed: SEED, numRuns: 300, endOnFailure: true },
+    );
+    expect(result.failed).toBe(true);
+    expect(String(result.errorInstance)).toMatch(/liveness/);
+  });
 
   it('a fixed scenario catches a voter that votes twice in a term (election safety)', () => {
     // 1 leads term 2 and crashes; 2 and 3 campaign in the same round, pass pre-vote and stand

@@ -48,6 +48,8 @@ export interface Scenario {
   messageBytesMax: number;
   committedBytesMax: number;
   uncommittedBytesMax: number;
+  /** Reads of committed entries that answer `'unavailable'`, in percent (0: a memory log). */
+  storageMissPercent: number;
   steps: Step[];
 }
 
@@ -129,6 +131,7 @@ export const scenarioArb: fc.Arbitrary<Scenario> = fc
     messageBytesMax: fc.oneof(fc.constant(0), fc.integer({ min: 32, max: 80 })),
     committedBytesMax: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 64 })),
     uncommittedBytesMax: fc.oneof(fc.constant(0), fc.integer({ min: 32, max: 160 })),
+    storageMissPercent: fc.oneof(fc.constant(0), fc.integer({ min: 10, max: 80 })),
     steps: fc.array(stepArb, { minLength: 1, maxLength: 120, size: 'max' }),
   })
   .map((scenario) => ({
@@ -163,6 +166,7 @@ export function emptyCoverage(): Coverage {
     compactions: 0,
     snapshotsInstalled: 0,
     snapshotsLost: 0,
+    storageMisses: 0,
   };
 }
 
@@ -171,6 +175,8 @@ export interface RunOptions {
   coverage?: Coverage;
   /** A planted bug for the checkers' self-tests (see `ClusterOptions.mutateOnDelivery`). */
   mutateOnDelivery?: (message: Message, cluster: Cluster) => Message;
+  /** A planted bug: storage that misses never notifies (see `ClusterOptions`). */
+  storageNeverNotifies?: boolean;
   /** Records every delivered message and persisted hard state in the trace (for debugging). */
   traceMessages?: boolean;
   /** How many trace lines a failure carries. Default 40. */
@@ -188,6 +194,7 @@ export function runScenario(shape: Shape, scenario: Scenario, options: RunOption
     learners: shape.learners,
     seed: scenario.seed,
     snapshotEvery: scenario.snapshotEvery,
+    storageMissPercent: scenario.storageMissPercent,
     config: {
       electionTicks: scenario.electionTicks,
       heartbeatTicks: scenario.heartbeatTicks,
@@ -204,6 +211,7 @@ export function runScenario(shape: Shape, scenario: Scenario, options: RunOption
         : {}),
     },
     ...(mutateOnDelivery === undefined ? {} : { mutateOnDelivery }),
+    ...(options.storageNeverNotifies === true ? { storageNeverNotifies: true } : {}),
   });
   cluster.traceMessages = options.traceMessages ?? false;
   const proposals = { next: 0 };

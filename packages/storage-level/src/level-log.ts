@@ -105,7 +105,11 @@ type Db = Level<Key, Uint8Array>;
  * - After any storage failure the log refuses to serve: every call throws that failure.
  */
 export class LevelLog implements DurableLog {
-  readonly features: StorageFeatures = { durable: true, snapshotsStreamed: false };
+  readonly features: StorageFeatures = {
+    durable: true,
+    snapshotsStreamed: false,
+    boundedCache: false,
+  };
   readonly identity: StorageIdentity;
   private readonly db: Db;
   private readonly dir: string;
@@ -302,6 +306,9 @@ export class LevelLog implements DurableLog {
       await this.removeOldSnapshots();
     });
   }
+
+  /** Every entry is in memory for now: nothing is ever unavailable. */
+  onAvailable(_listener: () => void): void {}
 
   /** Waits for queued writes, then closes the database; the log serves nothing afterwards. */
   async close(): Promise<void> {

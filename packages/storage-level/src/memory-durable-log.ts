@@ -14,10 +14,15 @@ import {
 /**
  * The memory twin of `LevelLog`: the same `DurableLog` port over a `MemoryStorage`, for tests
  * and for several nodes in one process. Writes resolve at once and nothing survives the
- * process (`durable: false`), so the conformance suite skips its reopen checks for it.
+ * process (`durable: false`), so the conformance suite skips its reopen checks for it. Every
+ * entry is in memory: `entries` never answers `'unavailable'` and the listener is never called.
  */
 export class MemoryDurableLog implements DurableLog {
-  readonly features: StorageFeatures = { durable: false, snapshotsStreamed: false };
+  readonly features: StorageFeatures = {
+    durable: false,
+    snapshotsStreamed: false,
+    boundedCache: false,
+  };
   private readonly storage: MemoryStorage;
 
   constructor(storage: MemoryStorage = new MemoryStorage()) {
@@ -67,6 +72,9 @@ export class MemoryDurableLog implements DurableLog {
       resolve();
     });
   }
+
+  /** Nothing is ever unavailable here, so the listener is never called and need not be kept. */
+  onAvailable(_listener: () => void): void {}
 
   close(): Promise<void> {
     return Promise.resolve();

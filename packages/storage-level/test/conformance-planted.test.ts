@@ -16,7 +16,7 @@ import { MemoryDurableLog } from '../src/index.js';
 
 /** A log that forgets truncations when reopened: the first write at each index wins. */
 class ResurrectingLog extends MemoryDurableLog {
-  override readonly features = { durable: true, snapshotsStreamed: false };
+  override readonly features = { durable: true, snapshotsStreamed: false, boundedCache: false };
   readonly journal: { entries: readonly Entry[]; hardState?: HardState; snapshot?: Snapshot }[] =
     [];
 

@@ -9,6 +9,11 @@ export interface StorageFeatures {
   readonly durable: boolean;
   /** Snapshots are written as a stream to a file rather than held in memory. */
   readonly snapshotsStreamed: boolean;
+  /**
+   * Entries live on disk with a bounded cache in memory, so `entries` may answer
+   * `'unavailable'`. The conformance suite then needs `DurableLogFactory.openSmallCache`.
+   */
+  readonly boundedCache: boolean;
 }
 
 /**
@@ -21,6 +26,10 @@ export interface StorageFeatures {
  *   entries (an entry at index i discards everything stored from i on), then the hard state.
  *   When `sync` is true it resolves only once all of it is on stable storage. Writes are issued
  *   one at a time, in order. After it resolves, the read view reflects it.
+ * - `entries` may answer `'unavailable'` (never for entries above the commit index of the last
+ *   hard state written): the storage has started loading them and calls the `onAvailable`
+ *   listener once they are in memory, or once the load failed (the next call then throws the
+ *   failure). One listener call may answer several misses; a spurious call is harmless.
  * - `compact` saves a locally taken snapshot and discards entries up to `compactTo`; reads stay
  *   consistent throughout (entries above `compactTo` remain readable).
  * - A failure rejects with an error whose `code` says what broke (`StorageCorrupted`,
@@ -31,5 +40,11 @@ export interface DurableLog extends LogStorage {
   readonly features: StorageFeatures;
   write(update: StorageWrite & { readonly sync: boolean }): Promise<void>;
   compact(snapshot: Snapshot, compactTo: LogIndex): Promise<void>;
+  /**
+   * Sets the listener called (asynchronously, never from inside `entries`) after entries
+   * reported `'unavailable'` were loaded. The runtime calls `RaftCore.storageAvailable` from it.
+   * A storage that never answers `'unavailable'` may just keep it. Replaces any earlier one.
+   */
+  onAvailable(listener: () => void): void;
   close(): Promise<void>;
 }
