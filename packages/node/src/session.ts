@@ -14,11 +14,14 @@ import {
   RuntimeInconsistencyError,
   SessionExpiredError,
   type SessionId,
+  type SetWatchesRequest,
   type Stat,
   type Txn,
   type TxnResult,
   validatePath,
+  type WatcherType,
   type WriteOp,
+  type Zxid,
 } from '@cairn/znode';
 import { CompactedError } from './errors.js';
 import type { WatchScope } from './history.js';
@@ -436,6 +439,8 @@ export class Session {
       scope,
       push: (event: WatchEvent) => {
         if (ended !== null) return;
+        // Resumed on a member behind the zxid the caller saw elsewhere: it has seen these.
+        if (options.fromZxid !== undefined && event.zxid <= options.fromZxid) return;
         if (queue.length >= bufferMax) {
           const last = queue[queue.length - 1]?.zxid ?? event.zxid;
           sink.end(
@@ -526,6 +531,63 @@ export class Session {
     if (!stillData && type !== 'children') this.node.watches.removeWatches(this.id, path, 'data');
     if (!this.childWatchers.has(path) && type !== 'data')
       this.node.watches.removeWatches(this.id, path, 'children');
+  }
+
+  // ---- server-side watches (what a wire server relays; events go to onNotification) ------------
+
+  /** ZooKeeper's addWatch: a persistent (optionally recursive) watch held by the node. */
+  addWatch(path: string, mode: 'persistent' | 'persistent-recursive'): void {
+    const invalid = validatePath(path, false);
+    if (invalid !== null) throw fromOpError(invalid);
+    this.assertUsable();
+    const added = this.node.watches.addWatch(this.id, path, mode);
+    if (!added.ok)
+      throw new CairnError('QuotaExceeded', path, {
+        message: `at most ${added.watchesPerSessionMax} watches per session`,
+      });
+  }
+
+  /** ZooKeeper's checkWatches: NoWatcher unless the node holds a watch of `type` on `path`. */
+  checkWatches(path: string, type: WatcherType): void {
+    this.assertUsable();
+    const found = this.node.watches.checkWatches(this.id, path, type);
+    if (!found.ok) throw new NoWatcherError(path);
+  }
+
+  /**
+   * ZooKeeper's removeWatches as the server does it: drops the node-held watches of `type` on
+   * `path` (and this session's local watchers of those kinds); NoWatcher if there were none.
+   */
+  removeServerWatches(path: string, type: WatcherType): void {
+    this.assertUsable();
+    const removed = this.node.watches.removeWatches(this.id, path, type);
+    if (!removed.ok) throw new NoWatcherError(path);
+    if (type === 'data' || type === 'any') {
+      this.dataWatchers.delete(path);
+      this.existWatchers.delete(path);
+    }
+    if (type === 'children' || type === 'any') this.childWatchers.delete(path);
+  }
+
+  /**
+   * ZooKeeper's setWatches on reconnect: re-arms the client's watches against the last zxid it
+   * saw and fires, through `onNotification`, those whose change it missed.
+   */
+  setWatches(relativeZxid: number, request: SetWatchesRequest): void {
+    this.assertUsable();
+    const tree = this.node.machine.tree;
+    const result = this.node.watches.setWatches(
+      this.id,
+      relativeZxid as Zxid,
+      request,
+      (path) => tree.watchState(path),
+      (sid, event) => tree.canReadEvent(sid, event),
+    );
+    if (!result.ok)
+      throw new CairnError('QuotaExceeded', result.path, {
+        message: `at most ${result.watchesPerSessionMax} watches per session`,
+      });
+    for (const notification of result.notifications) this.deliver(notification);
   }
 
   // ---- internal: called by the node -----------------------------------------------------------
