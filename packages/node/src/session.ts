@@ -746,8 +746,12 @@ export class Session {
       const result = new Promise<TxnResult>((resolve, reject) => {
         this.pending.set(seq, { txn, resolve, reject, sentAt: this.node.now() });
       });
+      const started = this.node.now();
       this.node.propose(txn, seq, this.acked, this.epoch);
-      return await result;
+      const answer = await result;
+      this.node.metrics.writes.inc();
+      this.node.metrics.writeLatency.observe(this.node.now() - started);
+      return answer;
     } finally {
       this.node.releaseSlot();
     }
@@ -767,6 +771,7 @@ export class Session {
 
   private async beforeRead(options: ReadOptions): Promise<void> {
     this.assertUsable();
+    this.node.metrics.reads.inc();
     if (options.linearizable) await this.node.readBarrier(options.signal);
   }
 
