@@ -54,6 +54,8 @@ interface Row {
   opsPerSecond: number;
   p50: number;
   p99: number;
+  /** Cairn: entries the leader applied per synced write it made, over the row. */
+  entriesPerSync?: number;
 }
 
 function row(kind: Kind, writers: number, result: BenchResult): Row {
@@ -93,8 +95,15 @@ async function benchCairn(): Promise<{ rows: Row[]; localReadsPerSecond: number 
           durationMs: DURATION_MS,
           opsMax: OPS_MAX,
         };
+        const before = await member.status();
         const result = await member.request<BenchResult>({ op: 'bench', bench: request }, 300_000);
-        rows.push(row(kind, writers, result));
+        const after = await member.status();
+        rows.push({
+          ...row(kind, writers, result),
+          entriesPerSync:
+            (after.appliedEntries - before.appliedEntries) /
+            Math.max(1, after.syncs - before.syncs),
+        });
       }
     }
     const follower = cluster.alive().find((m) => m.config.id !== leader.id) ?? member;
@@ -186,7 +195,7 @@ const ms = (n: number): string => n.toFixed(2);
 
 function printTable(cairn: readonly Row[], zk: readonly Row[] | null): void {
   console.log(
-    'op       writers   cairn ops/s  p50 ms  p99 ms      zk ops/s  p50 ms  p99 ms   x zk ops/s  p99 vs zk',
+    'op       writers   cairn ops/s  p50 ms  p99 ms  writes/sync      zk ops/s  p50 ms  p99 ms   x zk ops/s  p99 vs zk',
   );
   for (const c of cairn) {
     const z = zk?.find((r) => r.kind === c.kind && r.writers === c.writers);
@@ -207,6 +216,7 @@ function printTable(cairn: readonly Row[], zk: readonly Row[] | null): void {
         fmt(c.opsPerSecond).padStart(12),
         ms(c.p50).padStart(6),
         ms(c.p99).padStart(6),
+        (c.entriesPerSync ?? 0).toFixed(1).padStart(11),
         ...peer,
       ].join('  '),
     );

@@ -76,6 +76,8 @@ function status(): ProcessStatus {
     snapshots: m.snapshots.value,
     snapshotsInstalled: m.snapshotsInstalled.value,
     leaderChanges: m.leaderChanges.value,
+    syncs: m.persistLatency.count,
+    appliedEntries: m.applied.value,
   };
 }
 

@@ -60,6 +60,9 @@ export interface ProcessStatus extends NodeStatus {
   readonly snapshots: number;
   readonly snapshotsInstalled: number;
   readonly leaderChanges: number;
+  /** Synced storage writes so far, and committed entries applied so far. */
+  readonly syncs: number;
+  readonly appliedEntries: number;
 }
 
 /** A `getMany` answer per path: the data, or the error code. */
