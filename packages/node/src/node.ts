@@ -373,13 +373,28 @@ export class CairnNode {
 
   /** @internal Waits for room among the write requests in flight on this node. */
   async acquireSlot(signal?: AbortSignal): Promise<void> {
+    signal?.throwIfAborted();
     while (this.inflight >= this.options.proposalsInflightMax) {
       this.assertOpen();
-      signal?.throwIfAborted();
       await new Promise<void>((resolve) => {
-        this.slotWaiters.push(resolve);
-        signal?.addEventListener('abort', () => resolve(), { once: true });
+        const onAbort = (): void => {
+          // An aborted waiter leaves the queue, so a released slot wakes a live one.
+          const at = this.slotWaiters.indexOf(wake);
+          if (at >= 0) this.slotWaiters.splice(at, 1);
+          resolve();
+        };
+        const wake = (): void => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        };
+        this.slotWaiters.push(wake);
+        signal?.addEventListener('abort', onAbort, { once: true });
       });
+      if (signal?.aborted) {
+        // Woken for a slot but aborted since: pass the turn on.
+        if (this.inflight < this.options.proposalsInflightMax) this.slotWaiters.shift()?.();
+        signal.throwIfAborted();
+      }
     }
     this.assertOpen();
     this.inflight++;
@@ -394,6 +409,8 @@ export class CairnNode {
   /** @internal Resolves once a linearizable read may be served locally (ReadIndex, then apply). */
   async readBarrier(signal?: AbortSignal, timeoutMs?: number): Promise<void> {
     this.assertOpen();
+    // An already aborted signal never fires its event: fail now, not at the read's deadline.
+    signal?.throwIfAborted();
     const started = this.options.clock.now();
     await new Promise<void>((resolve, reject) => {
       const context = `${this.readNonce}.${++this.readContext}`;
