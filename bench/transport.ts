@@ -6,7 +6,10 @@
  * which answers every Append with an AppendResponse naming its last index, as a follower would
  * after a (free) disk write. The leader keeps a window of unacknowledged Appends in flight,
  * like Raft's inflight window, so the run measures the pipe, not a stop-and-wait round trip.
- * Real codec, real sockets, no disk, no Raft core. Plain TCP (no TLS, no secret).
+ * Real codec (binary Append and AppendResponse bodies, see codec.ts), real sockets, no disk, no
+ * Raft core. Plain TCP (no TLS, no secret). `heap B/entry` is what the leader process allocated
+ * on the V8 heap per entry during the timed run (bench/heap.ts): the Entry objects this loop
+ * builds, as a core would, plus what the transport and codec add; frame bytes live off the heap.
  *
  *   npx tsx --conditions=source bench/transport.ts           # the full table
  *   npx tsx --conditions=source bench/transport.ts --quick   # a short smoke run
@@ -27,7 +30,7 @@ import {
   type Term,
 } from '@cairn/raft';
 import { TcpTransport } from '@cairn/transport-tcp';
-import { machineLine } from './heap.js';
+import { machineLine, startAllocationCount } from './heap.js';
 
 const ENTRY_BYTES = 128;
 const GOAL_ENTRIES_PER_SECOND = 1_000_000;
@@ -102,6 +105,7 @@ interface Row {
   messages: number;
   seconds: number;
   bytes: number;
+  heapBytes: number;
 }
 
 /** Sends `entries` entries in Appends of `batch`, keeping INFLIGHT_MESSAGES unacknowledged. */
@@ -192,17 +196,21 @@ async function runLeader(): Promise<void> {
     `transport bench: 2 processes on 127.0.0.1, ${ENTRY_BYTES}-byte entries, ${INFLIGHT_MESSAGES} Appends in flight`,
   );
   console.log(machineLine());
-  console.log('batch  entries      messages   seconds  messages/s  entries/s    MB/s');
+  console.log(
+    'batch  entries      messages   seconds  messages/s  entries/s    MB/s  heap B/entry',
+  );
   const rows: Row[] = [];
   let index = 1;
   for (const batch of BATCHES) {
     await pump(transport, acks, index, WARMUP_ENTRIES, batch);
     index += WARMUP_ENTRIES;
+    const allocation = startAllocationCount();
     const started = process.hrtime.bigint();
     const { messages, bytes } = await pump(transport, acks, index, ENTRIES, batch);
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const heapBytes = allocation.stop();
     index += ENTRIES;
-    rows.push({ batch, messages, seconds, bytes });
+    rows.push({ batch, messages, seconds, bytes, heapBytes });
     const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
     console.log(
       [
@@ -213,6 +221,7 @@ async function runLeader(): Promise<void> {
         fmt(messages / seconds).padStart(11),
         fmt(ENTRIES / seconds).padStart(10),
         (bytes / seconds / 1e6).toFixed(1).padStart(7),
+        (heapBytes / ENTRIES).toFixed(0).padStart(12),
       ].join('  '),
     );
   }

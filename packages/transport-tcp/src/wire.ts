@@ -3,12 +3,14 @@ import { TransportError } from './errors.js';
 import { FRAME_HEADER_BYTES } from './frame-decoder.js';
 
 /**
- * The peer wire protocol, version 1. Every frame is a 4-byte big-endian length, then a payload
+ * The peer wire protocol, version 2. Every frame is a 4-byte big-endian length, then a payload
  * whose first byte is its kind:
  *
  *   Challenge  acceptor -> dialer, first frame: JSON {version, clusterId, nodeId, nonce}
  *   Hello      dialer -> acceptor, first frame: JSON {version, clusterId, nodeId, to, proof}
- *   Message    dialer -> acceptor: the core's codec bytes of one message
+ *   Message    dialer -> acceptor: the core's codec bytes of one message (`encodeMessage`:
+ *              its own format version byte, then binary Append, AppendResponse, Heartbeat and
+ *              HeartbeatResponse bodies, msgpack for the rest)
  *   SnapBegin  u32 stream id, f64 total data bytes, then the codec bytes of the Snapshot message
  *              with empty `snapshot.data`
  *   SnapChunk  u32 stream id, then the next slice of `snapshot.data`
@@ -16,7 +18,12 @@ import { FRAME_HEADER_BYTES } from './frame-decoder.js';
  * `proof` is HMAC-SHA256(secret, nonce|clusterId|nodeId|to) when a cluster secret is set, so
  * the secret never crosses the wire and a recorded Hello cannot be replayed (fresh nonce).
  */
-export const WIRE_VERSION = 1;
+/**
+ * Version 2: message bodies carry the codec's format version and binary layouts (version 1
+ * carried bare msgpack maps). Both ends refuse another version in the handshake, so a mixed
+ * cluster reports `HandshakeRefused` naming it instead of a `MarshallingError` per message.
+ */
+export const WIRE_VERSION = 2;
 
 export const FrameKind = {
   Challenge: 1,

@@ -3,7 +3,8 @@
 // message back. It proves: order per link across processes; reconnection after the child is
 // SIGKILLed and restarted on the same port; that garbage bytes, a giant length prefix and an
 // undecodable frame from a raw socket close that connection alone while node 2 keeps serving
-// node 1; that a peer of another cluster or with a bad secret is refused; and that TLS with a
+// node 1; that a peer of another cluster, of another wire version (version 1 spoke bare msgpack
+// messages) or with a bad secret is refused; and that TLS with a
 // certificate from another CA is refused while the cluster CA's certificates work. Waits are
 // bounded polls; nothing asserts a duration.
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -123,8 +124,8 @@ async function rawClient(port: number): Promise<{ socket: net.Socket; closed: Pr
   return { socket, closed };
 }
 
-function hello(clusterId: string, nodeId: number, to: number): Buffer {
-  return encodeJson(FrameKind.Hello, { version: WIRE_VERSION, clusterId, nodeId, to, proof: null });
+function hello(clusterId: string, nodeId: number, to: number, version = WIRE_VERSION): Buffer {
+  return encodeJson(FrameKind.Hello, { version, clusterId, nodeId, to, proof: null });
 }
 
 afterEach(async () => {
@@ -213,7 +214,7 @@ describe('TcpTransport between processes on 127.0.0.1', () => {
     ]);
   });
 
-  it('refuses a peer of another cluster, an unknown node id and a bad secret', async () => {
+  it('refuses a peer of another cluster or wire version, an unknown node id and a bad secret', async () => {
     const [p1, p2] = await freePorts(2);
     const peers = { 1: `${LOOPBACK}:${p1}`, 2: `${LOOPBACK}:${p2}` };
     const peer = await spawnPeer({
@@ -238,7 +239,13 @@ describe('TcpTransport between processes on 127.0.0.1', () => {
     await stranger.transport.close();
 
     // The acceptor checks the Hello: another cluster id, an unknown node id.
-    for (const bad of [hello('other-cluster', 1, 2), hello(CLUSTER, 9, 2), hello(CLUSTER, 1, 2)]) {
+    const badHellos = [
+      hello('other-cluster', 1, 2),
+      hello(CLUSTER, 9, 2),
+      hello(CLUSTER, 1, 2, WIRE_VERSION - 1),
+      hello(CLUSTER, 1, 2),
+    ];
+    for (const bad of badHellos) {
       const client = await rawClient(p2 as number);
       client.socket.write(bad);
       await client.closed;
@@ -255,6 +262,7 @@ describe('TcpTransport between processes on 127.0.0.1', () => {
       'HandshakeRefused: node 1 is in cluster "other-cluster", not "cairn-test"',
     );
     expect(details).toContain('HandshakeRefused: unknown node id 9');
+    expect(details).toContain(`HandshakeRefused: wire version ${WIRE_VERSION - 1}`);
     // The raw Hello without a proof, then the transport's wrong proof.
     expect(details).toContain('HandshakeRefused: node 1: bad secret proof');
   });
