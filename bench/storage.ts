@@ -7,7 +7,9 @@
  * one synced write per batch (one Ready). Batching is where the throughput comes from: one
  * fsync carries the whole batch (issue 4: group commit). Goals: with batching, at least 50x the
  * raw fsync rate in entries/s; a batch of 1 within 2x of one raw fsync (the overhead of the
- * codec, checksums and LevelDB's log over a bare fdatasync).
+ * codec, checksums and LevelDB's log over a bare fdatasync). `heap B/entry` is what the timed
+ * part allocated on the V8 heap per entry (bench/heap.ts): the Entry objects this loop builds,
+ * the adapter's in-memory log, LevelDB's bindings; segment bytes live off the heap.
  *
  *   npx tsx --conditions=source bench/storage.ts             # the full table, ~15 s
  *   npx tsx --conditions=source bench/storage.ts --quick     # a short smoke run
@@ -19,7 +21,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { type Entry, type LogIndex, nodeId, type Term } from '@cairn/raft';
 import { LevelLog } from '@cairn/storage-level';
-import { machineLine } from './heap.js';
+import { machineLine, startAllocationCount } from './heap.js';
 
 const ENTRY_BYTES = 128;
 const BATCHES = [1, 16, 256];
@@ -45,6 +47,8 @@ interface Row {
   /** Synced writes (fdatasyncs or synced batches) per second. */
   syncsPerSecond: number;
   entriesPerSecond: number;
+  /** V8 heap bytes allocated per entry during the timed part. */
+  heapBytesPerEntry: number;
 }
 
 /** Calls `step` (one synced write of `batch` entries) for WARMUP_MS, then for ROW_MS. */
@@ -56,6 +60,7 @@ async function measure(
   const warmEnd = performance.now() + WARMUP_MS;
   while (performance.now() < warmEnd) await step();
   let writes = 0;
+  const allocation = startAllocationCount();
   const start = performance.now();
   const end = start + ROW_MS;
   let now = start;
@@ -65,6 +70,7 @@ async function measure(
     now = performance.now();
   }
   const seconds = (now - start) / 1000;
+  const heapBytes = allocation.stop();
   return {
     label,
     batch,
@@ -72,6 +78,7 @@ async function measure(
     seconds,
     syncsPerSecond: writes / seconds,
     entriesPerSecond: (writes * batch) / seconds,
+    heapBytesPerEntry: heapBytes / (writes * batch),
   };
 }
 
@@ -125,7 +132,16 @@ function report(dir: string, raw: Row, rows: readonly Row[]): void {
   );
   console.log(`${machineLine()}, folder ${dir}${quick ? ', --quick' : ''}`);
   console.log('');
-  const header = ['writer', 'batch', 'entries', 'seconds', 'entries/s', 'syncs/s', 'x raw fsync'];
+  const header = [
+    'writer',
+    'batch',
+    'entries',
+    'seconds',
+    'entries/s',
+    'syncs/s',
+    'x raw fsync',
+    'heap B/entry',
+  ];
   const cells = rows.map((row) => [
     row.label,
     String(row.batch),
@@ -134,6 +150,7 @@ function report(dir: string, raw: Row, rows: readonly Row[]): void {
     count(row.entriesPerSecond),
     count(row.syncsPerSecond),
     `${(row.entriesPerSecond / raw.syncsPerSecond).toFixed(1)}x`,
+    row.heapBytesPerEntry.toFixed(0),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] ?? '').length)));
   const line = (cols: string[]): string =>

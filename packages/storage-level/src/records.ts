@@ -1,4 +1,11 @@
-import { decodeEntry, type Entry, encodeEntry } from '@cairn/raft';
+import {
+  decodeEntry,
+  type Entry,
+  type EntryType,
+  type LogIndex,
+  RaftAssertionError,
+  type Term,
+} from '@cairn/raft';
 import { crc32 } from './checksum.js';
 import { StorageError } from './errors.js';
 
@@ -63,13 +70,33 @@ export function describeKey(key: Uint8Array): string {
  * A stored value: the payload (codec bytes) then a CRC-32 of key and payload, big-endian. The
  * key is in the checksum so a valid value under the wrong key (a misdirected write) is caught
  * too, not only a damaged one.
+ *
+ * A payload made by `encodeSegment` already has room for the checksum behind it: the value is
+ * then that same memory, one view longer, instead of a copy (a 256-entry segment is ~38 KB).
+ * The payload must not be changed or reused after it is sealed.
  */
 export function sealRecord(key: Uint8Array, payload: Uint8Array): Uint8Array {
+  const checksum = crc32(payload, crc32(key));
+  if (roomForChecksum.delete(payload)) {
+    const value = new Uint8Array(
+      payload.buffer,
+      payload.byteOffset,
+      payload.length + CHECKSUM_BYTES,
+    );
+    new DataView(value.buffer, value.byteOffset, value.length).setUint32(payload.length, checksum);
+    return value;
+  }
   const value = new Uint8Array(payload.length + CHECKSUM_BYTES);
   value.set(payload, 0);
-  new DataView(value.buffer).setUint32(payload.length, crc32(payload, crc32(key)));
+  new DataView(value.buffer).setUint32(payload.length, checksum);
   return value;
 }
+
+/**
+ * Payloads followed by CHECKSUM_BYTES of their own, unused buffer. Invariant: a payload is in
+ * the set only from `encodeSegment` until `sealRecord` fills those bytes (delete: once).
+ */
+const roomForChecksum = new WeakSet<Uint8Array>();
 
 /**
  * The payload of a stored value after checking its checksum; a mismatch is `StorageCorrupted`
@@ -110,41 +137,138 @@ export function decodeLogStart(payload: Uint8Array): { index: number; term: numb
   return { index: Number(view.getBigUint64(0)), term: Number(view.getBigUint64(8)) };
 }
 
-const FRAME_HEADER_BYTES = 4;
+/**
+ * Byte 0 of a segment payload: its layout. Version 1 is the binary layout below. A payload
+ * starting with 0 is the layout before the version byte (each entry as msgpack behind a 4-byte
+ * length, whose first byte is 0 for any entry under 16 MiB) and is still read.
+ */
+export const SEGMENT_FORMAT_VERSION = 1;
+const SEGMENT_FORMAT_LEGACY = 0;
+/** Version byte, then the entry count (u32). */
+const SEGMENT_HEAD_BYTES = 5;
+/** Per entry: index u64, term u64, type u8 (0 normal, 1 confChange), data length u32. */
+const ENTRY_HEAD_BYTES = 21;
+const TWO_TO_32 = 2 ** 32;
+/** The high word of 2^53 - 1: any larger u64 is not a safe integer. */
+const U64_HIGH_MAX = 0x1f_ffff;
 
-/** A segment's payload: each entry in the core's codec, prefixed with its length (4 bytes BE). */
+/**
+ * A segment's payload, format 1: version byte, entry count (u32), then each entry as a fixed
+ * head (index u64, term u64, type u8, data length u32; big-endian) and its data bytes, in one
+ * buffer written once. msgpack maps per entry cost more to build than the rest of the write
+ * path together (issue 4); the fixed head also makes the record ~15% smaller, and LevelDB's
+ * cost grows with the bytes it logs and compacts. The buffer holds CHECKSUM_BYTES more than
+ * the payload, for `sealRecord`.
+ */
 export function encodeSegment(entries: readonly Entry[]): Uint8Array {
-  const encoded = entries.map(encodeEntry);
-  let total = 0;
-  for (const bytes of encoded) total += FRAME_HEADER_BYTES + bytes.length;
-  const payload = new Uint8Array(total);
-  const view = new DataView(payload.buffer);
-  let at = 0;
-  for (const bytes of encoded) {
-    view.setUint32(at, bytes.length);
-    payload.set(bytes, at + FRAME_HEADER_BYTES);
-    at += FRAME_HEADER_BYTES + bytes.length;
+  let length = SEGMENT_HEAD_BYTES + entries.length * ENTRY_HEAD_BYTES;
+  for (let i = 0; i < entries.length; i++) length += (entries[i] as Entry).data.length;
+  // Every byte is written below, so the zero-fill of `new Uint8Array` would be wasted work.
+  const buffer = Buffer.allocUnsafeSlow(length + CHECKSUM_BYTES);
+  const payload = new Uint8Array(buffer.buffer, buffer.byteOffset, length);
+  const view = new DataView(buffer.buffer, buffer.byteOffset, length);
+  view.setUint8(0, SEGMENT_FORMAT_VERSION);
+  view.setUint32(1, entries.length);
+  let at = SEGMENT_HEAD_BYTES;
+  for (let i = 0; i < entries.length; i++) {
+    const entry = entries[i] as Entry;
+    writeU64(view, at, entry.index, 'index');
+    writeU64(view, at + 8, entry.term, 'term');
+    view.setUint8(at + 16, entryTypeCode(entry.type));
+    view.setUint32(at + 17, entry.data.length);
+    payload.set(entry.data, at + ENTRY_HEAD_BYTES);
+    at += ENTRY_HEAD_BYTES + entry.data.length;
   }
+  roomForChecksum.add(payload);
   return payload;
 }
 
-/** The entries of a segment payload; a frame running past the end is corruption. */
+/**
+ * The entries of a segment payload; anything that is not exactly a whole segment (an unknown
+ * version, a short head, a count or length running past the end, bytes left over, a bad type
+ * or an index or term above 2^53 - 1) is `StorageCorrupted` naming `where`. Entry data are
+ * views into the payload.
+ */
 export function decodeSegment(payload: Uint8Array, where: string): Entry[] {
+  const corrupted = (detail: string): StorageError =>
+    new StorageError('StorageCorrupted', `${where}: ${detail}`, { key: where });
+  if (payload.length === 0) throw corrupted('empty segment payload');
+  if (payload[0] === SEGMENT_FORMAT_LEGACY) return decodeLegacySegment(payload, where);
+  if (payload[0] !== SEGMENT_FORMAT_VERSION) {
+    throw corrupted(`segment format ${payload[0]}, this code reads ${SEGMENT_FORMAT_VERSION}`);
+  }
+  if (payload.length < SEGMENT_HEAD_BYTES) throw corrupted('truncated segment head');
+  const view = new DataView(payload.buffer, payload.byteOffset, payload.length);
+  const count = view.getUint32(1);
+  if (count * ENTRY_HEAD_BYTES > payload.length - SEGMENT_HEAD_BYTES) {
+    throw corrupted(`${count} entries do not fit in ${payload.length} bytes`);
+  }
+  const entries: Entry[] = new Array(count);
+  let at = SEGMENT_HEAD_BYTES;
+  for (let i = 0; i < count; i++) {
+    if (at + ENTRY_HEAD_BYTES > payload.length) throw corrupted('truncated entry head');
+    const index = readU64(view, at);
+    const term = readU64(view, at + 8);
+    const type = entryTypeOf(view.getUint8(at + 16));
+    const length = view.getUint32(at + 17);
+    const end = at + ENTRY_HEAD_BYTES + length;
+    if (index === null || term === null || type === null || end > payload.length) {
+      throw corrupted(`entry ${i} does not decode`);
+    }
+    const data = new Uint8Array(payload.buffer, payload.byteOffset + end - length, length);
+    entries[i] = { term: term as Term, index: index as LogIndex, type, data };
+    at = end;
+  }
+  if (at !== payload.length) throw corrupted(`${payload.length - at} bytes after the last entry`);
+  return entries;
+}
+
+/** The core hands over only valid entries: anything else is a programmer error (STYLE §7). */
+function writeU64(view: DataView, at: number, value: number, what: string): void {
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new RaftAssertionError(`entry ${what} ${value} is not a non-negative safe integer`);
+  }
+  view.setUint32(at, Math.floor(value / TWO_TO_32));
+  view.setUint32(at + 4, value >>> 0);
+}
+
+/** A u64 that is a safe integer, or null. */
+function readU64(view: DataView, at: number): number | null {
+  const high = view.getUint32(at);
+  return high > U64_HIGH_MAX ? null : high * TWO_TO_32 + view.getUint32(at + 4);
+}
+
+function entryTypeCode(type: EntryType): number {
+  if (type === 'normal') return 0;
+  if (type === 'confChange') return 1;
+  throw new RaftAssertionError(`entry type ${String(type)} has no segment code`);
+}
+
+function entryTypeOf(code: number): EntryType | null {
+  if (code === 0) return 'normal';
+  if (code === 1) return 'confChange';
+  return null;
+}
+
+const LEGACY_FRAME_HEADER_BYTES = 4;
+
+/** A segment from before the version byte: each entry in the core's codec behind its length. */
+function decodeLegacySegment(payload: Uint8Array, where: string): Entry[] {
   const view = new DataView(payload.buffer, payload.byteOffset, payload.length);
   const entries: Entry[] = [];
   let at = 0;
   while (at < payload.length) {
-    if (at + FRAME_HEADER_BYTES > payload.length) {
+    if (at + LEGACY_FRAME_HEADER_BYTES > payload.length) {
       throw new StorageError('StorageCorrupted', `${where}: truncated frame header`, {
         key: where,
       });
     }
     const length = view.getUint32(at);
-    const end = at + FRAME_HEADER_BYTES + length;
+    const end = at + LEGACY_FRAME_HEADER_BYTES + length;
     if (end > payload.length) {
       throw new StorageError('StorageCorrupted', `${where}: frame past the end`, { key: where });
     }
-    entries.push(decodeEntry(payload.subarray(at + FRAME_HEADER_BYTES, end)));
+    entries.push(decodeEntry(payload.subarray(at + LEGACY_FRAME_HEADER_BYTES, end)));
     at = end;
   }
   return entries;
