@@ -595,6 +595,7 @@ export class CairnNode {
   }
 
   private restore(data: Uint8Array, index: LogIndex): void {
+    const appliedBefore = this.machine.applied;
     if (data.length > 0) this.machine.restore(data, index);
     else {
       this.machine = new StateMachine({
@@ -609,6 +610,8 @@ export class CairnNode {
     for (const [id, address] of this.machine.members) this.setPeer(id, address);
     // Sessions of this node that the snapshot says are gone; answers to requests it covers.
     for (const session of [...this.sessions.values()]) session.afterRestore();
+    // The changes the snapshot covers fired no events here: streams end, one-shots re-check.
+    for (const session of [...this.sessions.values()]) session.afterSnapshot(appliedBefore, index);
     if (this.role === 'leader') this.resetDeadlines();
   }
 

@@ -687,6 +687,44 @@ export class Session {
       if (seq <= last) this.settle(seq, 'duplicate', machine.resultOf(this.id, seq));
   }
 
+  /**
+   * @internal A snapshot replaced the state, so the changes in (`appliedBefore`, `snapshotIndex`]
+   * fired no events here. Streams end with CompactedError (resume, elsewhere if need be, from
+   * the last zxid received) rather than skip them silently; one-shot watches are checked as
+   * ZooKeeper's setWatches checks a reconnecting client's: those whose node changed after
+   * `appliedBefore` fire (zxid -1), the others stay armed.
+   */
+  afterSnapshot(appliedBefore: number, snapshotIndex: number): void {
+    if (this.state_ === 'closed' || this.state_ === 'expired') return;
+    for (const sink of [...this.sinks]) sink.end(new CompactedError(appliedBefore, snapshotIndex));
+    const request = {
+      data: [...this.dataWatchers.keys()],
+      exist: [...this.existWatchers.keys()],
+      child: [...this.childWatchers.keys()],
+    };
+    if (request.data.length + request.exist.length + request.child.length === 0) return;
+    // Disarm the one-shots first: setWatches re-arms exactly those whose node did not change.
+    for (const path of new Set([...request.data, ...request.exist]))
+      this.node.watches.removeWatches(this.id, path, 'data');
+    for (const path of request.child) this.node.watches.removeWatches(this.id, path, 'children');
+    const tree = this.node.machine.tree;
+    const result = this.node.watches.setWatches(
+      this.id,
+      appliedBefore as Zxid,
+      request,
+      (path) => tree.watchState(path),
+      (sid, event) => tree.canReadEvent(sid, event),
+    );
+    if (!result.ok) return; // not reachable: it re-arms no more watches than were held
+    for (const notification of result.notifications) {
+      try {
+        this.deliver(notification);
+      } catch (error) {
+        this.node.options.onEvent({ type: 'watcherThrew', error });
+      }
+    }
+  }
+
   /** @internal A watch notification for this session (ZooKeeper's client-side dispatch). */
   deliver(notification: Notification): void {
     const event: WatchEvent = {
