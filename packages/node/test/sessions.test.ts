@@ -114,6 +114,43 @@ describe(`sessions (seed ${SEED})`, () => {
     );
   });
 
+  it('a cut-off session is suspended, and connected again if the cut heals before expiry', async () => {
+    cluster = await TestCluster.start({ size: 3, seed: SEED + 5 });
+    const c = cluster;
+    const leader = await leaderOf(c);
+    const [cut, other] = followersOf(c, leader) as [CairnNode, CairnNode];
+    const owner = await c.settle(cut.session({ timeoutMs: 900 }));
+    await c.settle(owner.create('/held', enc(''), { mode: 'ephemeral' }));
+    const states: SessionState[] = [];
+    owner.onStateChange((s) => states.push(s));
+    c.network.partition([cut.id], [leader.id, other.id]);
+    await c.waitFor(() => owner.state === 'suspended', 1000, 'suspended');
+    c.network.heal();
+    await c.waitFor(() => owner.state === 'connected', 1000, 'connected again');
+    await c.run(3000);
+    expect(states).toEqual(['suspended', 'connected']);
+    expect(leader.metrics.sessionsExpired.value).toBe(0);
+    expect(await c.settle(owner.getEphemerals('/', { linearizable: true }))).toEqual(['/held']);
+  });
+
+  it('an expired session ends its watch streams with SessionExpired', async () => {
+    cluster = await TestCluster.start({ size: 3, seed: SEED + 6 });
+    const c = cluster;
+    const leader = await leaderOf(c);
+    const [cut, other] = followersOf(c, leader) as [CairnNode, CairnNode];
+    const owner = await c.settle(cut.session({ timeoutMs: 300 }));
+    const stream = owner.watch('/', { recursive: true })[Symbol.asyncIterator]();
+    const outcome = stream.next().then(
+      (r) => r,
+      (e: unknown) => e,
+    );
+    c.network.partition([cut.id], [leader.id, other.id]);
+    await c.run(2000);
+    c.network.heal();
+    await c.waitFor(() => owner.state === 'expired', 5000, 'expired');
+    expect(await c.settle(outcome)).toMatchObject({ code: 'SessionExpired' });
+  });
+
   it('an idle live session does not expire, on a follower or on the leader', async () => {
     cluster = await TestCluster.start({ size: 3, seed: SEED + 2 });
     const c = cluster;
