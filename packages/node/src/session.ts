@@ -594,7 +594,7 @@ export class Session {
 
   /** @internal */
   async open(signal?: AbortSignal): Promise<void> {
-    const result = await this.send(
+    const sent = this.send(
       {
         type: 'createSession',
         sessionId: this.id,
@@ -604,6 +604,18 @@ export class Session {
       0,
       signal,
     );
+    let result: TxnResult;
+    try {
+      result = signal === undefined ? await sent : await abortable(sent, signal);
+    } catch (error) {
+      if (signal?.aborted) {
+        // Given up while proposed: fail the request (freeing its slot) and forget the session;
+        // if its createSession commits anyway, nobody reports it, so the leader expires it.
+        sent.catch(() => {});
+        this.finish('closed', error instanceof Error ? error : new Error(String(error)));
+      }
+      throw error;
+    }
     if (!result.ok) throw errorOf(result);
     this.lastHeard = this.node.now();
     this.setState('connected');
@@ -905,6 +917,25 @@ export class Transaction {
   commit(options: CallOptions = {}): Promise<OpResult[]> {
     return this.session.multi(this.ops, options);
   }
+}
+
+/** `promise`, or the signal's reason once it aborts (the work behind `promise` goes on). */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
 }
 
 function opResult<T extends OpResult['type']>(

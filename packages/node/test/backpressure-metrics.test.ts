@@ -106,6 +106,30 @@ describe(`backpressure (seed ${SEED})`, () => {
     expect(await c.settle(zk.exists('/never', { linearizable: true }))).toBeNull();
   });
 
+  it('opening a session on a cut-off member can be aborted', async () => {
+    const { c, f, leader } = await cutOffFollower(SEED + 4, 4);
+    c.network.partition(
+      [f.id],
+      [
+        leader.id,
+        ...followersOf(c, leader)
+          .map((n) => n.id)
+          .filter((id) => id !== f.id),
+      ],
+    );
+    const controller = new AbortController();
+    const opening = f
+      .session({ timeoutMs: 1000, signal: controller.signal })
+      .catch((e: unknown) => e);
+    await c.run(100);
+    controller.abort(new Error('no session'));
+    expect(await c.settle(opening, 100)).toMatchObject({ message: 'no session' });
+    c.network.heal();
+    // Its createSession may still commit; nobody keeps it alive, so it expires.
+    await c.run(3000);
+    expect(f.status().sessions).toBe(0);
+  });
+
   it('an aborted linearizable read fails with the reason', async () => {
     const { c, f, leader } = await cutOffFollower(SEED + 3, 4);
     const zk = await c.settle(f.session({ timeoutMs: 10_000 }));
