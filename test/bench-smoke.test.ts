@@ -75,6 +75,19 @@ describe('bench and demo smoke', () => {
     expect(output).toMatch(/^goal \(batch of 1 within 2x of one raw fsync\): (met|NOT met) \(/m);
   });
 
+  it('runs the node benchmark with --quick and prints its table', () => {
+    const { status, output } = runScript('bench/node.ts', '--quick');
+    expect(status, output).toBe(0);
+    expect(output).toMatch(
+      /op\s+writers\s+cairn ops\/s\s+p50 ms\s+p99 ms\s+writes\/sync\s+zk ops\/s/,
+    );
+    for (const kind of ['create', 'setData'])
+      for (const writers of [1, 16, 256])
+        expect(output).toMatch(new RegExp(`^${kind}\\s+${writers}\\s+[\\d,]+\\s`, 'm'));
+    expect(output).toMatch(/^peer ZooKeeper: skipped \(--quick\)$/m);
+    expect(output).toMatch(/^goal \(local reads > [\d,]+\/s\): (met|NOT met) \(/m);
+  });
+
   it('runs the main job (an embedded node on level) once, twice on one folder', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cairn-main-'));
     try {
