@@ -46,7 +46,7 @@ export interface NodeOptions {
   /** Session timeouts are clamped into [min, max] as ZooKeeper negotiates them. Defaults 4 s, 40 s. */
   readonly sessionTimeoutMinMs?: number;
   readonly sessionTimeoutMaxMs?: number;
-  /** Take a snapshot (and compact the log) every this many applied entries. Default 10,000. */
+  /** Take a snapshot (and compact the log) every this many applied entries. Default 100,000 (ZooKeeper's snapCount). */
   readonly snapshotEntries?: number;
   /** Entries kept below a snapshot for slow followers before they need the snapshot. Default 1,000. */
   readonly snapshotRetainedEntries?: number;
@@ -141,7 +141,7 @@ export function resolveOptions(options: NodeOptions): ResolvedOptions {
       40_000,
       sessionTimeoutMinMs,
     ),
-    snapshotEntries: int('snapshotEntries', options.snapshotEntries, 10_000, 1),
+    snapshotEntries: int('snapshotEntries', options.snapshotEntries, 100_000, 1),
     snapshotRetainedEntries: int(
       'snapshotRetainedEntries',
       options.snapshotRetainedEntries,
