@@ -1,13 +1,16 @@
 export {
   type Acl,
+  ADD_WATCH_MODES,
   APIError,
   AuthFailedError,
   BadArgumentsError,
   BadVersionError,
   CairnError,
   ConnectionLossError,
+  CREATE_MODE_FLAGS,
   CREATOR_ALL_ACL,
   type CreateMode,
+  EVENT_TYPES,
   type Id,
   InvalidACLError,
   isCairnError,
@@ -29,7 +32,11 @@ export {
   type Stat,
   SystemError,
   UnimplementedError,
+  WATCHER_TYPES,
+  type WatcherType,
   type WriteOp,
+  ZK_ERROR_CODES,
+  type ZkErrorCode,
 } from '@cairn/znode';
 export type { Clock, NodeRandom, TimerHandle, Timers } from './env.js';
 export { seededNodeRandom, systemClock, systemRandom, systemTimers } from './env.js';
