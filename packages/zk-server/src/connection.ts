@@ -268,7 +268,7 @@ export class Connection {
 
   /** Starts what may start: writes unless a read waits ahead of them; a read once all before it is answered. */
   private pump(): void {
-    while (this.state === 'open' || this.closingAfterFlush) {
+    while (this.state === 'open') {
       const head = this.waiting[0];
       if (head === undefined) return;
       if (head.op.ordered === 'read' && this.slots.length > 0) return;

@@ -193,6 +193,24 @@ describe('zk-server over raw frames', () => {
     await raw.waitClosed();
   });
 
+  it('answers pipelined requests in order; a read after a write sees the write', async () => {
+    const raw = await connect();
+    const xids: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      xids.push(raw.send(OP_CODES.create, create(`/n${i}`, 0, String(i))));
+      xids.push(raw.send(OP_CODES.getData, pathWatch(`/n${i}`, false)));
+    }
+    let zxid = 0n;
+    for (let i = 0; i < 40; i++) {
+      const reply = await raw.nextReply();
+      expect(reply.xid).toBe(xids[i]);
+      expect(reply.err).toBe(0);
+      expect(reply.zxid).toBeGreaterThanOrEqual(zxid);
+      zxid = reply.zxid;
+      if (i % 2 === 1) expect(reply.body.buffer()?.toString()).toBe(String((i - 1) / 2));
+    }
+  });
+
   it('answers an unknown opcode Unimplemented and keeps the connection', async () => {
     const raw = await connect();
     const unknown = await raw.request(999, (w) => w.string('whatever'));
