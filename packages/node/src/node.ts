@@ -354,6 +354,11 @@ export class CairnNode {
     await this.storage.close();
   }
 
+  /** The last applied index (the zxid of the newest change this node's reads reflect); cheap. */
+  get applied(): number {
+    return this.machine.applied;
+  }
+
   get isClosed(): boolean {
     return this.closed;
   }
