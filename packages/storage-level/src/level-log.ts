@@ -1,11 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   type ConfState,
   type DurableLog,
-  decodeHardState,
-  decodeSnapshotMetadata,
   EMPTY_CONF_STATE,
   type Entry,
   encodeHardState,
@@ -13,7 +10,6 @@ import {
   type HardState,
   type InitialState,
   type LogIndex,
-  MemoryStorage,
   type NodeId,
   RaftAssertionError,
   type Snapshot,
@@ -23,40 +19,39 @@ import {
   type Term,
 } from '@cairn/raft';
 import { Level } from 'level';
+import { CachedLog, type SegmentsChange } from './cached-log.js';
 import { StorageError } from './errors.js';
+import { loadIdentity, type StorageIdentity } from './identity.js';
 import {
-  decodeLogStart,
-  decodeSegment,
-  describeKey,
   encodeLogStart,
   encodeSegment,
   HARD_STATE_KEY,
-  IDENTITY_KEY,
-  indexOfSegmentKey,
   LOG_START_KEY,
-  openRecord,
   SEGMENT_ENTRIES_MAX,
-  SEGMENTS_END_KEY,
   SNAPSHOT_KEY,
   sealRecord,
   segmentKey,
 } from './records.js';
+import { type Db, type LoadedLog, loadLog } from './segment-reads.js';
 import {
-  readSnapshotFile,
+  readSnapshotFileSync,
   removeStaleSnapshotFiles,
   removeUnrecordedSnapshotFiles,
   writeSnapshotFile,
 } from './snapshot-files.js';
 
-/** The on-disk layout this code writes; a folder with another number is refused. */
-const FORMAT_VERSION = 1;
+export type { StorageIdentity } from './identity.js';
+
 /** The database's sub-folder; snapshot files sit beside it in `dir`. */
 const DB_FOLDER = 'db';
-/** No byte limit, for reading back the entries a truncation keeps. */
-const NO_BYTE_LIMIT = Number.MAX_SAFE_INTEGER;
-/** Same genesis as `MemoryStorage.bootstrap`: every founding member starts from it. */
-const GENESIS_INDEX = 1 as LogIndex;
-const GENESIS_TERM = 1 as Term;
+const MIB = 1024 * 1024;
+const CACHE_BYTES_DEFAULT = 64 * MIB;
+const READ_AHEAD_BYTES_DEFAULT = 4 * MIB;
+const NO_SNAPSHOT: SnapshotMetadata = {
+  index: 0 as LogIndex,
+  term: 0 as Term,
+  confState: EMPTY_CONF_STATE,
+};
 
 export interface LevelLogOptions {
   /** The node's data folder: the database in `db/`, snapshot files beside it. Created if absent. */
@@ -69,24 +64,22 @@ export interface LevelLogOptions {
    * (index 1, term 1, this membership). Ignored when the folder already holds a log.
    */
   readonly bootstrap?: ConfState;
+  /**
+   * Bytes of the most recent entries kept in memory (data plus 16 per entry), beyond the
+   * entries above the commit index, which are always kept. Older entries are read back from
+   * disk in ranges when asked for. An integer >= 0; default 64 MiB.
+   */
+  readonly cacheBytes?: number;
+  /**
+   * Bytes of entries one read from disk brings in, from the entry asked for on; the last
+   * READ_AHEAD_READS_KEPT (4) reads stay in a cache of their own. An integer >= 1; default 4 MiB.
+   */
+  readonly readAheadBytes?: number;
 }
 
-/**
- * Who a folder belongs to. `incarnation` is drawn when the folder is initialised: a node whose
- * data was lost comes back with a new one, so the cluster can tell it from the voter it was
- * (RELIABILITY F10) instead of letting it vote again in a term it forgot.
- */
-export interface StorageIdentity {
-  readonly clusterId: string;
-  readonly nodeId: NodeId;
-  readonly incarnation: string;
-}
-
-type Key = Uint8Array;
 type BatchOp =
-  | { readonly type: 'put'; readonly key: Key; readonly value: Uint8Array }
-  | { readonly type: 'del'; readonly key: Key };
-type Db = Level<Key, Uint8Array>;
+  | { readonly type: 'put'; readonly key: Uint8Array; readonly value: Uint8Array }
+  | { readonly type: 'del'; readonly key: Uint8Array };
 
 /**
  * The Raft log, hard state and snapshots on LevelDB (`level`), one folder per node.
@@ -96,56 +89,85 @@ type Db = Level<Key, Uint8Array>;
  *   at all, so a restart can never resurrect a truncated entry (RELIABILITY §2.1 bug 11).
  *   The entries of one write are one segment record (see records.ts), so a batch costs one
  *   LevelDB record and one fsync however many entries it carries.
- * - Every record carries a CRC-32 over key and value, checked when the folder is loaded; a
- *   damaged record, a gap in the entries or a missing snapshot file fails `open` with
+ * - Every record carries a CRC-32 over key and value, checked when the folder is loaded and on
+ *   every read from disk; a damaged record, a gap in the entries or a missing snapshot file is
  *   `StorageCorrupted` naming the record. It is never taken for the end of the log (F9).
- * - Reads are synchronous (the core's `LogStorage`): the retained log, every entry since the
- *   last compaction, is held in memory, loaded and verified on open. Memory is therefore bounded
- *   by how often the runtime compacts; there is no partial cache yet.
- * - After any storage failure the log refuses to serve: every call throws that failure.
+ * - Memory does not grow with the log: the terms of all retained entries (as runs, see
+ *   term-runs.ts), every entry above the commit index of the last hard state written, and the
+ *   most recent entries within `cacheBytes`. Older entries answer `'unavailable'`: one read of
+ *   about `readAheadBytes` from the entry asked for starts (misses meanwhile wait for it), lands
+ *   in a read-ahead cache of its own, and the `onAvailable` listener is called.
+ * - Snapshot data is not kept: written to its file in chunks, read back (synchronously) only
+ *   when `snapshot()` is asked for, and then the latest one is kept until a newer one replaces it.
+ * - After any storage failure, a failed read from disk included, the log refuses to serve:
+ *   every call throws that failure (a failed read still calls the listener, so the runtime's
+ *   next call finds out).
  */
 export class LevelLog implements DurableLog {
   readonly features: StorageFeatures = {
     durable: true,
-    snapshotsStreamed: false,
-    boundedCache: false,
+    snapshotsStreamed: true,
+    boundedCache: true,
   };
   readonly identity: StorageIdentity;
   private readonly db: Db;
   private readonly dir: string;
-  /** Invariant: reflects exactly what the database holds after the last completed write. */
-  private readonly mirror: MemoryStorage;
-  /**
-   * The first index of every stored segment, ascending. Invariant: segments are contiguous, so
-   * segment i holds [segments[i], segments[i + 1] - 1] and the last one ends at lastIndex();
-   * only the first may begin at or below the log start (a compaction inside it).
-   */
-  private segments: number[];
-  private failure: StorageError | null = null;
+  // Invariant: these fields (and `log`) reflect exactly what the database holds after the
+  // last completed write.
+  private hardState: HardState;
+  private snapshotMetadata: SnapshotMetadata;
+  /** Whether a snapshot is recorded (else `snapshotMetadata` is NO_SNAPSHOT and has no file). */
+  private snapshotStored: boolean;
+  /** The latest snapshot's data once `snapshot()` read it; dropped when a newer one is stored. */
+  private snapshotData: Uint8Array | null = null;
+  /** The entries: bounds, terms, what is in memory, reads from disk. */
+  private readonly log: CachedLog;
+  /** A storage failure (StorageError) or a broken invariant met off the caller's stack. */
+  private failure: Error | null = null;
   /** Writes and compactions, one at a time in call order (the DurableLog contract). */
   private queue: Promise<void> = Promise.resolve();
+  private listener: (() => void) | null = null;
 
   private constructor(
     db: Db,
-    dir: string,
+    options: LevelLogOptions,
     identity: StorageIdentity,
-    loaded: { mirror: MemoryStorage; segments: number[] },
+    loaded: LoadedLog,
   ) {
     this.db = db;
-    this.dir = dir;
+    this.dir = options.dir;
     this.identity = identity;
-    this.mirror = loaded.mirror;
-    this.segments = loaded.segments;
+    this.hardState = loaded.hardState ?? { term: 0 as Term, vote: null, commit: 0 as LogIndex };
+    this.snapshotMetadata = loaded.snapshot ?? NO_SNAPSHOT;
+    this.snapshotStored = loaded.snapshot !== undefined;
+    const cache = {
+      cacheBytes: options.cacheBytes ?? CACHE_BYTES_DEFAULT,
+      readAheadBytes: options.readAheadBytes ?? READ_AHEAD_BYTES_DEFAULT,
+    };
+    this.log = new CachedLog(db, cache, loaded, (failure) => {
+      // A failed read is fatal like any storage failure; the listener still runs, so the
+      // runtime's next call finds out.
+      if (failure !== null) this.failure ??= asStorageError(failure, `read ${this.dir}`);
+      this.listener?.();
+    });
   }
 
   /**
    * Opens (or initialises) the folder. Rejects with `StorageLocked` when another handle holds it
    * (LevelDB's lock error as `cause`), `StorageMismatch` when it belongs to another cluster or
-   * node, `StorageCorrupted` when a record or the snapshot file is damaged.
+   * node, `StorageCorrupted` when a record or the snapshot file is damaged. Invalid options are
+   * a programmer error (`RaftAssertionError`).
    */
   static async open(options: LevelLogOptions): Promise<LevelLog> {
+    const cacheBytes = options.cacheBytes ?? CACHE_BYTES_DEFAULT;
+    const readAheadBytes = options.readAheadBytes ?? READ_AHEAD_BYTES_DEFAULT;
+    check(Number.isSafeInteger(cacheBytes) && cacheBytes >= 0, () => `cacheBytes ${cacheBytes}`);
+    check(
+      Number.isSafeInteger(readAheadBytes) && readAheadBytes >= 1,
+      () => `readAheadBytes ${readAheadBytes}`,
+    );
     await mkdir(options.dir, { recursive: true });
-    const db: Db = new Level<Key, Uint8Array>(join(options.dir, DB_FOLDER), {
+    const db: Db = new Level<Uint8Array, Uint8Array>(join(options.dir, DB_FOLDER), {
       keyEncoding: 'view',
       valueEncoding: 'view',
     });
@@ -156,11 +178,11 @@ export class LevelLog implements DurableLog {
     }
     try {
       const identity = await loadIdentity(db, options);
-      const loaded = await loadLog(db, options.dir);
-      const { index, term } = loaded.mirror.snapshot().metadata;
+      const loaded = await loadLog(db, options.dir, cacheBytes);
+      const { index, term } = loaded.snapshot ?? NO_SNAPSHOT;
       await removeUnrecordedSnapshotFiles(options.dir, index, term);
       await removeStaleSnapshotFiles(options.dir, index, term, true);
-      return new LevelLog(db, options.dir, identity, loaded);
+      return new LevelLog(db, options, identity, loaded);
     } catch (error) {
       await db.close();
       throw asStorageError(error, `open ${options.dir}`);
@@ -169,53 +191,80 @@ export class LevelLog implements DurableLog {
 
   initialState(): InitialState {
     this.checkServing();
-    return this.mirror.initialState();
+    return { hardState: this.hardState, confState: this.snapshotMetadata.confState };
   }
 
-  entries(lo: LogIndex, hi: LogIndex, bytesMax: number): Entry[] | null {
+  entries(lo: LogIndex, hi: LogIndex, bytesMax: number): Entry[] | null | 'unavailable' {
     this.checkServing();
-    return this.mirror.entries(lo, hi, bytesMax);
+    const log = this.log;
+    if (lo <= log.offset) return null;
+    check(hi <= log.last + 1, () => `entries(${lo}, ${hi}) beyond last index ${log.last}`);
+    if (lo >= hi) return [];
+    return log.entries(lo, hi, bytesMax);
   }
 
   term(index: LogIndex): Term | null {
     this.checkServing();
-    return this.mirror.term(index);
+    return this.log.term(index) as Term | null;
   }
 
   firstIndex(): LogIndex {
     this.checkServing();
-    return this.mirror.firstIndex();
+    return (this.log.offset + 1) as LogIndex;
   }
 
   lastIndex(): LogIndex {
     this.checkServing();
-    return this.mirror.lastIndex();
+    return this.log.last as LogIndex;
   }
 
+  /** The latest snapshot; its data is read from its file (synchronously) the first time. */
   snapshot(): Snapshot {
     this.checkServing();
-    return this.mirror.snapshot();
+    const metadata = this.snapshotMetadata;
+    if (!this.snapshotStored) return { metadata, data: new Uint8Array(0) };
+    if (this.snapshotData === null) {
+      try {
+        this.snapshotData = readSnapshotFileSync(this.dir, metadata.index, metadata.term);
+      } catch (error) {
+        this.failure ??= asStorageError(error, `read ${this.dir}`);
+        throw this.failure;
+      }
+    }
+    return { metadata, data: this.snapshotData };
+  }
+
+  onAvailable(listener: () => void): void {
+    this.listener = listener;
+  }
+
+  /** What the caches hold now, in bytes as the core counts them, and how many term runs. */
+  cacheStatus(): { tailBytes: number; readAheadBytes: number; termRuns: number } {
+    return this.log.status();
   }
 
   write(update: StorageWrite & { readonly sync: boolean }): Promise<void> {
     return this.enqueue(async () => {
       this.checkServing();
       const ops: BatchOp[] = [];
-      const segments = [...this.segments];
-      let offset = this.mirror.firstIndex() - 1;
-      let last: number = this.mirror.lastIndex();
+      // How `segments` changes once the batch is written (not copied: it has one number per
+      // write, and a copy per write would cost more than the write itself at batch size 1).
+      const change: SegmentsChange = { cleared: false, dropped: 0, added: [] };
+      let offset = this.log.offset;
+      let last = this.log.last;
       const snapshot = update.snapshot;
       if (snapshot !== undefined) {
         const { index, term } = snapshot.metadata;
         check(
-          index >= this.mirror.snapshot().metadata.index,
+          index >= this.snapshotMetadata.index,
           () => `snapshot ${index} older than the stored one`,
         );
         await this.guard(() => writeSnapshotFile(this.dir, index, term, snapshot.data));
         ops.push(put(SNAPSHOT_KEY, encodeSnapshotMetadata(snapshot.metadata)));
         ops.push(put(LOG_START_KEY, encodeLogStart(index, term)));
         // The snapshot replaces the whole log.
-        for (const first of segments.splice(0)) ops.push({ type: 'del', key: segmentKey(first) });
+        for (const first of this.log.segments) ops.push({ type: 'del', key: segmentKey(first) });
+        change.cleared = true;
         offset = index;
         last = index;
       }
@@ -226,32 +275,34 @@ export class LevelLog implements DurableLog {
         check(from <= last + 1, () => `append at ${from} leaves a gap after ${last}`);
         // A snapshot covers committed entries only, and committed entries are never replaced;
         // an append below it would also leave the recorded snapshot beyond the last entry.
-        const snapshotIndex = snapshot?.metadata.index ?? this.mirror.snapshot().metadata.index;
+        const snapshotIndex = snapshot?.metadata.index ?? this.snapshotMetadata.index;
         check(from > snapshotIndex, () => `append at ${from} replaces snapshot ${snapshotIndex}`);
         // Invariant: an append at index i discards everything from i on, in the same batch.
         let kept: Entry[] = [];
         // Walks back over the segments that hold entries at or after `from`; `end` is the last
         // index of the segment under consideration.
         let end = last;
-        while (segments.length > 0 && end >= from) {
-          const start = segments.pop() as number;
+        const segments = change.cleared ? [] : this.log.segments;
+        while (change.dropped < segments.length && end >= from) {
+          const start = segments[segments.length - 1 - change.dropped] as number;
+          change.dropped++;
           if (start >= from) {
             ops.push({ type: 'del', key: segmentKey(start) });
             end = start - 1;
             continue;
           }
           // The append lands inside this segment: it is rewritten with the part below `from`
-          // (and above the log start), which the mirror still holds, plus the new entries.
+          // (and above the log start) plus the new entries.
           const keepFrom = Math.max(start, offset + 1);
           if (keepFrom !== start) ops.push({ type: 'del', key: segmentKey(start) });
-          kept = this.mirror.entries(keepFrom as LogIndex, from, NO_BYTE_LIMIT) ?? [];
+          kept = await this.guard(() => this.log.keptEntries(start, keepFrom, from));
           break;
         }
         const appended = kept.length > 0 ? [...kept, ...update.entries] : update.entries;
         for (let i = 0; i < appended.length; i += SEGMENT_ENTRIES_MAX) {
           const chunk = appended.slice(i, i + SEGMENT_ENTRIES_MAX);
           const start = (chunk[0] as Entry).index;
-          segments.push(start);
+          change.added.push(start);
           ops.push(put(segmentKey(start), encodeSegment(chunk)));
         }
       }
@@ -260,15 +311,20 @@ export class LevelLog implements DurableLog {
       }
       if (ops.length === 0) return;
       await this.guard(() => this.db.batch(ops, { sync: update.sync }));
-      this.mirror.write(update);
-      this.segments = segments;
+      if (snapshot !== undefined) {
+        this.snapshotMetadata = snapshot.metadata;
+        this.snapshotStored = true;
+        this.snapshotData = null;
+      }
+      if (update.hardState !== undefined) this.hardState = update.hardState;
+      this.log.applyWrite(update, change);
       if (snapshot !== undefined) await this.removeOldSnapshots();
     });
   }
 
   compact(snapshot: Snapshot, compactTo: LogIndex): Promise<void> {
     const { index, term } = snapshot.metadata;
-    const newer = index > this.mirror.snapshot().metadata.index;
+    const newer = index > this.snapshotMetadata.index;
     // The file is written outside the queue, so appends go on while it is fsynced; only the
     // small batch that records it and drops the old entries waits its turn.
     const fileWritten = newer
@@ -280,42 +336,53 @@ export class LevelLog implements DurableLog {
     return this.enqueue(async () => {
       await fileWritten;
       this.checkServing();
-      check(index <= this.mirror.lastIndex(), () => `snapshot ${index} beyond the last index`);
+      const log = this.log;
+      check(index <= log.last, () => `snapshot ${index} beyond the last index`);
       const ops: BatchOp[] = [];
-      const segments = [...this.segments];
+      let dropped = 0;
       // Re-checked here: a Ready may have installed a newer snapshot meanwhile.
-      const record = index > this.mirror.snapshot().metadata.index;
+      const record = index > this.snapshotMetadata.index;
       if (record) ops.push(put(SNAPSHOT_KEY, encodeSnapshotMetadata(snapshot.metadata)));
-      const offset = this.mirror.firstIndex() - 1;
-      if (compactTo > offset) {
+      const compacts = compactTo > log.offset;
+      const compactTerm = compacts ? this.term(compactTo) : null;
+      if (compacts) {
         check(compactTo <= index, () => `compaction to ${compactTo} beyond snapshot ${index}`);
-        const compactTerm = this.mirror.term(compactTo);
         check(compactTerm !== null, () => `no term for ${compactTo}`);
         ops.push(put(LOG_START_KEY, encodeLogStart(compactTo, compactTerm)));
         // Whole segments at or below compactTo go; one straddling it stays (load skips its
         // entries up to the log start).
-        while (segments.length > 0) {
-          const next = segments[1] ?? this.mirror.lastIndex() + 1;
+        const segments = log.segments;
+        while (dropped < segments.length) {
+          const next = segments[dropped + 1] ?? log.last + 1;
           if (next - 1 > compactTo) break;
-          ops.push({ type: 'del', key: segmentKey(segments.shift() as number) });
+          ops.push({ type: 'del', key: segmentKey(segments[dropped] as number) });
+          dropped++;
         }
       }
       if (ops.length > 0) await this.guard(() => this.db.batch(ops, { sync: true }));
-      this.mirror.compact(snapshot, compactTo);
-      this.segments = segments;
+      if (record) {
+        this.snapshotMetadata = snapshot.metadata;
+        this.snapshotStored = true;
+        this.snapshotData = null;
+      }
+      if (compacts && compactTerm !== null) log.applyCompaction(compactTo, compactTerm, dropped);
       await this.removeOldSnapshots();
     });
   }
 
-  /** Every entry is in memory for now: nothing is ever unavailable. */
-  onAvailable(_listener: () => void): void {}
-
-  /** Waits for queued writes, then closes the database; the log serves nothing afterwards. */
+  /** Waits for queued writes and any read in flight, then closes the database. */
   async close(): Promise<void> {
+    const reading = this.log.close();
     await this.queue;
+    await reading;
     if (this.db.status === 'closed') return;
     this.failure ??= new StorageError('StorageFailed', `${this.dir}: closed`);
     await this.db.close();
+  }
+
+  /** Throws a `RaftAssertionError` if the in-memory view is inconsistent (tests call it). */
+  assertInvariants(): void {
+    this.log.assertInvariants();
   }
 
   private checkServing(): void {
@@ -340,7 +407,7 @@ export class LevelLog implements DurableLog {
   }
 
   private async removeOldSnapshots(): Promise<void> {
-    const { index, term } = this.mirror.snapshot().metadata;
+    const { index, term } = this.snapshotMetadata;
     // Best effort: an old file left behind wastes space but misleads nothing (never recorded
     // again, and removed on the next open).
     await removeStaleSnapshotFiles(this.dir, index, term, false).catch(() => undefined);
@@ -352,7 +419,7 @@ function check(condition: boolean, message: () => string): asserts condition {
   if (!condition) throw new RaftAssertionError(message());
 }
 
-function put(key: Key, payload: Uint8Array): BatchOp {
+function put(key: Uint8Array, payload: Uint8Array): BatchOp {
   return { type: 'put', key, value: sealRecord(key, payload) };
 }
 
@@ -383,202 +450,4 @@ function asStorageError(error: unknown, what: string): Error {
     });
   }
   return new StorageError('StorageFailed', `${what}: ${String(error)}`, { cause: error });
-}
-
-/** A record's checked payload, or undefined when the key is absent. */
-async function getRecord(db: Db, key: Key): Promise<Uint8Array | undefined> {
-  const value = await db.get(key);
-  return value === undefined ? undefined : openRecord(key, value);
-}
-
-/** Decodes a record's payload; a payload that passes its checksum but not the codec is corrupt. */
-function decodeRecord<T>(key: Key, payload: Uint8Array, decode: (bytes: Uint8Array) => T): T {
-  try {
-    return decode(payload);
-  } catch (error) {
-    const where = describeKey(key);
-    throw new StorageError('StorageCorrupted', `${where}: does not decode`, {
-      key: where,
-      cause: error,
-    });
-  }
-}
-
-interface IdentityRecord {
-  readonly format: number;
-  readonly clusterId: string;
-  readonly nodeId: number;
-  readonly incarnation: string;
-}
-
-function parseIdentity(payload: Uint8Array): IdentityRecord {
-  const value: unknown = JSON.parse(new TextDecoder().decode(payload));
-  if (typeof value !== 'object' || value === null) throw new Error('identity: not an object');
-  const fields = value as Record<string, unknown>;
-  const { format, clusterId, nodeId, incarnation } = fields;
-  if (
-    typeof format !== 'number' ||
-    typeof clusterId !== 'string' ||
-    typeof nodeId !== 'number' ||
-    typeof incarnation !== 'string'
-  ) {
-    throw new Error('identity: missing fields');
-  }
-  return { format, clusterId, nodeId, incarnation };
-}
-
-/**
- * The folder's identity, checked against the options; an empty folder is initialised here (with
- * the genesis snapshot when `bootstrap` is given). A folder with records but no identity is
- * refused: it was not written by this code, or lost its identity record.
- */
-async function loadIdentity(db: Db, options: LevelLogOptions): Promise<StorageIdentity> {
-  const payload = await getRecord(db, IDENTITY_KEY);
-  if (payload === undefined) {
-    for await (const key of db.keys({ limit: 1 })) {
-      throw new StorageError(
-        'StorageCorrupted',
-        `${options.dir}: holds records (${describeKey(key)}) but no identity record`,
-        { key: 'identity' },
-      );
-    }
-    return initialise(db, options);
-  }
-  const stored = decodeRecord(IDENTITY_KEY, payload, parseIdentity);
-  if (stored.format !== FORMAT_VERSION) {
-    throw new StorageError(
-      'StorageMismatch',
-      `${options.dir}: on-disk format ${stored.format}, this code reads format ${FORMAT_VERSION}`,
-    );
-  }
-  if (stored.clusterId !== options.clusterId || stored.nodeId !== options.nodeId) {
-    throw new StorageError(
-      'StorageMismatch',
-      `${options.dir} belongs to cluster ${JSON.stringify(stored.clusterId)} node ${stored.nodeId}, ` +
-        `not cluster ${JSON.stringify(options.clusterId)} node ${options.nodeId}`,
-    );
-  }
-  return { clusterId: stored.clusterId, nodeId: options.nodeId, incarnation: stored.incarnation };
-}
-
-async function initialise(db: Db, options: LevelLogOptions): Promise<StorageIdentity> {
-  const identity: StorageIdentity = {
-    clusterId: options.clusterId,
-    nodeId: options.nodeId,
-    incarnation: randomUUID(),
-  };
-  const record: IdentityRecord = { format: FORMAT_VERSION, ...identity };
-  const ops: BatchOp[] = [put(IDENTITY_KEY, new TextEncoder().encode(JSON.stringify(record)))];
-  if (options.bootstrap !== undefined) {
-    const metadata: SnapshotMetadata = {
-      index: GENESIS_INDEX,
-      term: GENESIS_TERM,
-      confState: options.bootstrap,
-    };
-    await writeSnapshotFile(options.dir, GENESIS_INDEX, GENESIS_TERM, new Uint8Array(0));
-    ops.push(put(SNAPSHOT_KEY, encodeSnapshotMetadata(metadata)));
-    ops.push(put(LOG_START_KEY, encodeLogStart(GENESIS_INDEX, GENESIS_TERM)));
-    const hardState: HardState = { term: GENESIS_TERM, vote: null, commit: GENESIS_INDEX };
-    ops.push(put(HARD_STATE_KEY, encodeHardState(hardState)));
-  }
-  // Identity and genesis in one synced batch: a crash leaves an empty folder or a whole one.
-  await db.batch(ops, { sync: true });
-  return identity;
-}
-
-function corrupted(key: string, message: string): StorageError {
-  return new StorageError('StorageCorrupted', `${key}: ${message}`, { key });
-}
-
-/**
- * Reads every record back, checking each checksum and the shape of the whole: entries exactly
- * (logStart, last] with no gap, each stored under its own index, and the recorded snapshot file
- * present and intact. Builds the in-memory mirror the synchronous reads are served from.
- */
-async function loadLog(
-  db: Db,
-  dir: string,
-): Promise<{ mirror: MemoryStorage; segments: number[] }> {
-  const hardPayload = await getRecord(db, HARD_STATE_KEY);
-  const hardState =
-    hardPayload === undefined
-      ? undefined
-      : decodeRecord(HARD_STATE_KEY, hardPayload, decodeHardState);
-  const startPayload = await getRecord(db, LOG_START_KEY);
-  const start =
-    startPayload === undefined
-      ? { index: 0, term: 0 }
-      : decodeRecord(LOG_START_KEY, startPayload, decodeLogStart);
-  const snapshotPayload = await getRecord(db, SNAPSHOT_KEY);
-  let snapshot: Snapshot | undefined;
-  if (snapshotPayload !== undefined) {
-    const metadata = decodeRecord(SNAPSHOT_KEY, snapshotPayload, decodeSnapshotMetadata);
-    const data = await readSnapshotFile(dir, metadata.index, metadata.term);
-    snapshot = { metadata, data };
-  }
-  const entries: Entry[] = [];
-  const segments: number[] = [];
-  let expected = start.index + 1;
-  for await (const [key, value] of db.iterator({ gte: segmentKey(0), lt: SEGMENTS_END_KEY })) {
-    const first = indexOfSegmentKey(key);
-    const where = describeKey(key);
-    if (first === null) throw corrupted(where, 'malformed segment key');
-    const payload = openRecord(key, value);
-    const stored = decodeRecord(key, payload, (bytes) => decodeSegment(bytes, where));
-    if (stored.length === 0) throw corrupted(where, 'empty segment');
-    stored.forEach((entry, i) => {
-      if (entry.index !== first + i) throw corrupted(where, `holds entry ${entry.index} at ${i}`);
-    });
-    const segmentLast = first + stored.length - 1;
-    // Only the first segment may reach below the log start (compacted inside it).
-    const starts = segments.length === 0 ? first <= expected && segmentLast >= expected : false;
-    if (first !== expected && !starts) {
-      throw corrupted(where, `found where entry ${expected} was expected (a gap or an overlap)`);
-    }
-    for (const entry of stored) if (entry.index >= expected) entries.push(entry);
-    segments.push(first);
-    expected = segmentLast + 1;
-  }
-  const snapshotIndex = snapshot?.metadata.index ?? 0;
-  const last = start.index + entries.length;
-  if (snapshotIndex < start.index) {
-    throw corrupted('snapshot', `index ${snapshotIndex} below the log start ${start.index}`);
-  }
-  if (snapshotIndex > last) {
-    throw corrupted('snapshot', `index ${snapshotIndex} beyond the last entry ${last}`);
-  }
-  return { mirror: rebuildMirror(snapshot, start, entries, hardState), segments };
-}
-
-/** The MemoryStorage holding exactly what was loaded, built through its own write/compact. */
-function rebuildMirror(
-  snapshot: Snapshot | undefined,
-  start: { index: number; term: number },
-  entries: readonly Entry[],
-  hardState: HardState | undefined,
-): MemoryStorage {
-  const mirror = new MemoryStorage();
-  const snapshotIndex = snapshot?.metadata.index ?? 0;
-  if (snapshot !== undefined && snapshotIndex === start.index) {
-    mirror.write({ snapshot, entries: [] });
-  } else if (start.index > 0) {
-    // Compacted below the snapshot (a tail kept for slow followers): a placeholder snapshot at
-    // the log start sets the offset, and `compact` below swaps in the real one.
-    mirror.write({
-      snapshot: {
-        metadata: {
-          index: start.index as LogIndex,
-          term: start.term as Term,
-          confState: snapshot?.metadata.confState ?? EMPTY_CONF_STATE,
-        },
-        data: new Uint8Array(0),
-      },
-      entries: [],
-    });
-  }
-  mirror.write({ entries, hardState });
-  if (snapshot !== undefined && snapshotIndex > start.index) {
-    mirror.compact(snapshot, start.index as LogIndex);
-  }
-  return mirror;
 }

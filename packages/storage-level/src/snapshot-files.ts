@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { type FileHandle, open, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from './checksum.js';
 import { StorageError } from './errors.js';
@@ -10,10 +11,14 @@ import { StorageError } from './errors.js';
  * under a temporary name, fsynced, renamed, and the folder fsynced so the rename itself is
  * durable. Only then does the database record point at it, so a crash at any step leaves the
  * previous snapshot (still recorded, still on disk) intact; the leftovers are removed on open.
+ * Files are written and checked in chunks of SNAPSHOT_CHUNK_BYTES: no second copy of the image
+ * is built on the way to disk, and checking one on open holds one chunk at a time.
  */
 const FILE_PATTERN = /^snapshot-(\d+)-(\d+)\.bin$/;
 const TEMP_SUFFIX = '.tmp';
 const CHECKSUM_BYTES = 4;
+/** The most one write or read of a snapshot file moves at a time. */
+export const SNAPSHOT_CHUNK_BYTES = 1024 * 1024;
 
 export function snapshotFileName(index: number, term: number): string {
   return `snapshot-${index}-${term}.bin`;
@@ -28,11 +33,17 @@ export async function writeSnapshotFile(
   const name = snapshotFileName(index, term);
   // A unique temporary name: a compaction may write its file while a Ready installs another.
   const temp = join(dir, `${name}.${randomUUID()}${TEMP_SUFFIX}`);
-  const trailer = new Uint8Array(CHECKSUM_BYTES);
-  new DataView(trailer.buffer).setUint32(0, crc32(data));
   const file = await open(temp, 'w');
   try {
-    await file.writev([data, trailer]);
+    let crc = 0;
+    for (let at = 0; at < data.length; at += SNAPSHOT_CHUNK_BYTES) {
+      const chunk = data.subarray(at, at + SNAPSHOT_CHUNK_BYTES);
+      crc = crc32(chunk, crc);
+      await writeAll(file, chunk);
+    }
+    const trailer = new Uint8Array(CHECKSUM_BYTES);
+    new DataView(trailer.buffer).setUint32(0, crc);
+    await writeAll(file, trailer);
     await file.sync();
   } finally {
     await file.close();
@@ -41,31 +52,83 @@ export async function writeSnapshotFile(
   await syncDirectory(dir);
 }
 
-/** The data of a recorded snapshot, checksum checked; a missing or damaged file is corruption. */
-export async function readSnapshotFile(
-  dir: string,
-  index: number,
-  term: number,
-): Promise<Uint8Array> {
+async function writeAll(file: FileHandle, bytes: Uint8Array): Promise<void> {
+  let at = 0;
+  while (at < bytes.length) {
+    const { bytesWritten } = await file.write(bytes, at, bytes.length - at);
+    at += bytesWritten;
+  }
+}
+
+/**
+ * Checks a recorded snapshot file without holding it: reads it a chunk at a time, summing the
+ * checksum. A missing, short or damaged file is `StorageCorrupted` naming it.
+ */
+export async function verifySnapshotFile(dir: string, index: number, term: number): Promise<void> {
+  const name = snapshotFileName(index, term);
+  let file: FileHandle;
+  try {
+    file = await open(join(dir, name), 'r');
+  } catch (error) {
+    throw unreadable(name, error);
+  }
+  try {
+    const size = (await file.stat()).size;
+    if (size < CHECKSUM_BYTES) throw shortFile(name);
+    const dataBytes = size - CHECKSUM_BYTES;
+    const buffer = new Uint8Array(
+      Math.min(SNAPSHOT_CHUNK_BYTES, Math.max(dataBytes, CHECKSUM_BYTES)),
+    );
+    let crc = 0;
+    for (let at = 0; at < dataBytes; ) {
+      const length = Math.min(buffer.length, dataBytes - at);
+      const { bytesRead } = await file.read(buffer, 0, length, at);
+      if (bytesRead === 0) throw shortFile(name);
+      crc = crc32(buffer.subarray(0, bytesRead), crc);
+      at += bytesRead;
+    }
+    const { bytesRead } = await file.read(buffer, 0, CHECKSUM_BYTES, dataBytes);
+    if (bytesRead !== CHECKSUM_BYTES) throw shortFile(name);
+    if (new DataView(buffer.buffer).getUint32(0) !== crc) throw checksumMismatch(name);
+  } catch (error) {
+    throw error instanceof StorageError ? error : unreadable(name, error);
+  } finally {
+    await file.close();
+  }
+}
+
+/**
+ * The data of a recorded snapshot, read whole and synchronously (the core's `snapshot()` cannot
+ * wait), checksum checked; a missing or damaged file is `StorageCorrupted` naming it.
+ */
+export function readSnapshotFileSync(dir: string, index: number, term: number): Uint8Array {
   const name = snapshotFileName(index, term);
   let bytes: Uint8Array;
   try {
-    bytes = await readFile(join(dir, name));
+    bytes = readFileSync(join(dir, name));
   } catch (error) {
-    throw new StorageError('StorageCorrupted', `${name}: recorded snapshot file unreadable`, {
-      key: name,
-      cause: error,
-    });
+    throw unreadable(name, error);
   }
-  if (bytes.length < CHECKSUM_BYTES) {
-    throw new StorageError('StorageCorrupted', `${name}: shorter than its checksum`, { key: name });
-  }
+  if (bytes.length < CHECKSUM_BYTES) throw shortFile(name);
   const data = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length - CHECKSUM_BYTES);
   const stored = new DataView(bytes.buffer, bytes.byteOffset, bytes.length).getUint32(data.length);
-  if (stored !== crc32(data)) {
-    throw new StorageError('StorageCorrupted', `${name}: checksum mismatch`, { key: name });
-  }
+  if (stored !== crc32(data)) throw checksumMismatch(name);
   return data;
+}
+
+function unreadable(name: string, cause: unknown): StorageError {
+  return new StorageError('StorageCorrupted', `${name}: recorded snapshot file unreadable`, {
+    key: name,
+    cause,
+  });
+}
+
+function shortFile(name: string): StorageError {
+  return new StorageError('StorageCorrupted', `${name}: shorter than its checksum`, { key: name });
+}
+
+function checksumMismatch(name: string): StorageError {
+  return new StorageError('StorageCorrupted', `${name}: checksum mismatch`, { key: name });
 }
 
 /**
