@@ -1,0 +1,48 @@
+/**
+ * Shared pieces of the recipe tests: the seed (from CAIRN_SEED, printed in every suite name),
+ * text codecs, `codeOf` (a call's outcome as its error `code` or `Ok`), and sessions spread
+ * over the members of a TestCluster.
+ */
+import { type CairnNode, isCairnError, type Session } from '@cairn/node';
+import type { TestCluster } from '@cairn/node/testing';
+
+export const SEED = Number(process.env.CAIRN_SEED ?? 20261122);
+
+export const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
+export const dec = (b: Uint8Array): string => new TextDecoder().decode(b);
+
+/** The `code` of the error `promise` rejects with, or `Ok`. Non-Cairn errors are rethrown. */
+export async function codeOf(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+  } catch (error) {
+    if (isCairnError(error)) return error.code;
+    throw error;
+  }
+  return 'Ok';
+}
+
+export async function leaderOf(c: TestCluster): Promise<CairnNode> {
+  await c.waitFor(() => c.leader() !== null, 10_000, 'a leader');
+  return c.leader() as CairnNode;
+}
+
+/** Followers of the current leader, by id. */
+export function followersOf(c: TestCluster, leader: CairnNode): CairnNode[] {
+  return [...c.nodes.values()].filter((n) => n.id !== leader.id).sort((a, b) => a.id - b.id);
+}
+
+/** `count` sessions, round robin over the running members (by id). */
+export async function sessionsOn(
+  c: TestCluster,
+  count: number,
+  timeoutMs = 3000,
+): Promise<Session[]> {
+  const nodes = [...c.nodes.values()].sort((a, b) => a.id - b.id);
+  const sessions: Session[] = [];
+  for (let i = 0; i < count; i++) {
+    const node = nodes[i % nodes.length] as CairnNode;
+    sessions.push(await c.settle(node.session({ timeoutMs })));
+  }
+  return sessions;
+}
