@@ -170,6 +170,12 @@ export class CairnNode {
       this.core.reportUnreachable(peer);
       this.process();
     });
+    // Entries the storage answered 'unavailable' for (not in its cache) have been loaded.
+    storage.onAvailable(() => {
+      if (this.closed || this.fatal !== null) return;
+      this.core.storageAvailable();
+      this.process();
+    });
   }
 
   /** @internal */
@@ -996,6 +1002,7 @@ export async function createNode(options: NodeOptions): Promise<CairnNode> {
       clusterId: resolved.clusterId,
       nodeId: resolved.id,
       ...(bootstrap === undefined ? {} : { bootstrap }),
+      ...(options.logCacheBytes === undefined ? {} : { cacheBytes: options.logCacheBytes }),
     });
   }
   let transport = options.transport;

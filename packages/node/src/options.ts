@@ -18,6 +18,8 @@ export interface NodeOptions {
   readonly clusterId?: string;
   /** The data folder for the default storage (`level`). Needed unless `storage` is given. */
   readonly dataDir?: string;
+  /** Bytes of recent log entries the default storage keeps in memory (older ones are read back in ranges). Default 64 MiB. */
+  readonly logCacheBytes?: number;
   /** Any `DurableLog` (the memory twin for tests); overrides `dataDir`. */
   readonly storage?: DurableLog;
   /** `host:port` the default TCP transport listens on (for a cluster of more than one). */
