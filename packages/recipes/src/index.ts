@@ -1,3 +1,5 @@
+export { type ElectionOptions, LeaderElection } from './election.js';
 export type { RecipeOptions } from './internal/util.js';
+export { LeaderLatch, LeaderSelector, type LeaderSelectorOptions } from './leader-selector.js';
 export { Lease } from './lease.js';
 export { type AcquireOptions, Mutex, type MutexOptions } from './mutex.js';
