@@ -1,3 +1,9 @@
+export {
+  AtomicValue,
+  type AtomicValueOptions,
+  SharedCounter,
+  type Versioned,
+} from './atomic-value.js';
 export { type ElectionOptions, LeaderElection } from './election.js';
 export type { RecipeOptions } from './internal/util.js';
 export { LeaderLatch, LeaderSelector, type LeaderSelectorOptions } from './leader-selector.js';
