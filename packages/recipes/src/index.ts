@@ -11,3 +11,5 @@ export { LeaderLatch, LeaderSelector, type LeaderSelectorOptions } from './leade
 export { Lease } from './lease.js';
 export { type AcquireOptions, Mutex, type MutexOptions } from './mutex.js';
 export { DistributedQueue, PriorityQueue } from './queue.js';
+export { ReadWriteLock } from './read-write-lock.js';
+export { Semaphore } from './semaphore.js';
