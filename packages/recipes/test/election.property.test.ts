@@ -52,6 +52,9 @@ async function run(plans: readonly Candidate[], seed: number): Promise<string | 
       const session = await (nodes[plan.member] as CairnNode).session({ timeoutMs: 3000 });
       await new Promise<void>((resolve) => c.time.setTimeout(resolve, plan.startMs));
       let leading = false;
+      // Once it has asked to close its own session, a participant knows it no longer holds,
+      // even if the acquire resolves during the close.
+      let closing = false;
       const leave = (): void => {
         if (!leading) return;
         leading = false;
@@ -60,6 +63,7 @@ async function run(plans: readonly Candidate[], seed: number): Promise<string | 
       if (plan.closeAfterMs !== null)
         c.time.setTimeout(() => {
           leave();
+          closing = true;
           void session.close().catch(() => {});
         }, plan.closeAfterMs);
       const election = new LeaderElection(session, '/e', { id: `c${index}`, timers: c.time });
@@ -67,8 +71,8 @@ async function run(plans: readonly Candidate[], seed: number): Promise<string | 
         const lease = await election.campaign(
           plan.timeoutMs === null ? {} : { timeoutMs: plan.timeoutMs },
         );
-        leading = true;
-        inside++;
+        leading = !closing;
+        if (leading) inside++;
         if (inside > 1) overlap = true;
         lease.onLost(leave);
         leaders.push(`c${index}`);

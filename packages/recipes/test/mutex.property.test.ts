@@ -49,6 +49,9 @@ async function run(
       // A holder is "inside" from its acquire until it is told of the loss (or closes its own
       // session, or releases): a well-behaved holder stops its work at that moment.
       let holding = false;
+      // Once it has asked to close its own session, a participant knows it no longer holds,
+      // even if the acquire resolves during the close.
+      let closing = false;
       const leave = (): void => {
         if (!holding) return;
         holding = false;
@@ -57,6 +60,7 @@ async function run(
       if (plan.closeAfterMs !== null)
         c.time.setTimeout(() => {
           leave();
+          closing = true;
           void session.close().catch(() => {});
         }, plan.closeAfterMs);
       const mutex = new Mutex(session, '/lock', { timers: c.time }, kind);
@@ -64,8 +68,8 @@ async function run(
         const lease = await mutex.acquire(
           plan.timeoutMs === null ? {} : { timeoutMs: plan.timeoutMs },
         );
-        holding = true;
-        inside++;
+        holding = !closing;
+        if (holding) inside++;
         if (inside > 1) overlap = true;
         lease.onLost(leave);
         tokens.push(lease.fencingToken);
