@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const root = join(import.meta.dirname, '..');
-const packages = readdirSync(join(root, 'packages'))
+const found = readdirSync(join(root, 'packages'))
   .map((dir) => join(root, 'packages', dir))
   .filter((dir) => existsSync(join(dir, 'package.json')))
   .map((dir) => ({
@@ -18,9 +18,23 @@ const packages = readdirSync(join(root, 'packages'))
       name: string;
       private?: boolean;
       scripts?: Record<string, string>;
+      dependencies?: Record<string, string>;
     },
   }))
   .filter(({ manifest }) => manifest.scripts?.build !== undefined && manifest.private !== true);
+
+/** Dependencies first: a package's built files import its Cairn dependencies' built files. */
+const packages: typeof found = [];
+const visit = (entry: (typeof found)[number], path: readonly string[]): void => {
+  if (packages.includes(entry)) return;
+  if (path.includes(entry.manifest.name)) throw new Error(`dependency cycle: ${path.join(' -> ')}`);
+  for (const name of Object.keys(entry.manifest.dependencies ?? {})) {
+    const dependency = found.find(({ manifest }) => manifest.name === name);
+    if (dependency !== undefined) visit(dependency, [...path, entry.manifest.name]);
+  }
+  packages.push(entry);
+};
+for (const entry of found) visit(entry, []);
 
 describe('built packages', () => {
   for (const { dir, manifest } of packages) {
