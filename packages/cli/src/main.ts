@@ -1,4 +1,9 @@
 #!/usr/bin/env node
-import { CLI_VERSION } from './version.js';
+/**
+ * The `cairn` command: `start`, `cluster`, `shell`, `status`. Usage errors print the reason and
+ * exit 2; other failures exit 1.
+ */
+import { runCommand } from './command.js';
+import { processOutput } from './output.js';
 
-console.log(`cairn ${CLI_VERSION}`);
+void runCommand(process.argv.slice(2), processOutput).then((status) => process.exit(status));

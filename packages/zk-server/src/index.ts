@@ -1,4 +1,4 @@
-export { MalformedRecordError } from './jute.js';
+export { JuteReader, JuteWriter, MalformedRecordError } from './jute.js';
 export {
   FOUR_LETTER_WORDS,
   type FourLetterWord,
