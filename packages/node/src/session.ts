@@ -37,9 +37,17 @@ export interface SessionOptions {
  * `connecting` until the log created the session; `connected` while the leader hears of it;
  * `suspended` when the leader has not confirmed it for two thirds of the timeout (the session
  * may expire: a lock or leadership should be treated as lost); `expired` when the cluster
- * expired it; `closed` after `close()` or when the node closed.
+ * expired it; `closing` from the call to `close()` until its entry applies here (another member
+ * may apply it first: whatever the session held should be treated as gone); `closed` after
+ * that or when the node closed.
  */
-export type SessionState = 'connecting' | 'connected' | 'suspended' | 'expired' | 'closed';
+export type SessionState =
+  | 'connecting'
+  | 'connected'
+  | 'suspended'
+  | 'closing'
+  | 'expired'
+  | 'closed';
 
 export interface WatchEvent {
   readonly type: 'NodeCreated' | 'NodeDeleted' | 'NodeDataChanged' | 'NodeChildrenChanged';
@@ -311,9 +319,11 @@ export class Session {
 
   /** Closes the session: its ephemerals go in the same log entry. */
   async close(): Promise<void> {
-    if (this.state_ === 'closed' || this.state_ === 'expired') return;
+    if (this.state_ === 'closed' || this.state_ === 'expired' || this.state_ === 'closing') return;
+    const write = this.write({ type: 'closeSession', sessionId: this.id, reason: 'close' });
+    this.setState('closing');
     try {
-      await this.write({ type: 'closeSession', sessionId: this.id, reason: 'close' });
+      await write;
     } catch (error) {
       if (!(error instanceof CairnError && error.code === 'SessionExpired')) throw error;
     } finally {
@@ -673,7 +683,10 @@ export class Session {
 
   /** @internal */
   isLive(): boolean {
-    return this.live && (this.state_ === 'connected' || this.state_ === 'suspended');
+    return (
+      this.live &&
+      (this.state_ === 'connected' || this.state_ === 'suspended' || this.state_ === 'closing')
+    );
   }
 
   /** @internal The log expired (or closed) this session. */
@@ -790,7 +803,7 @@ export class Session {
     await this.node.acquireSlot(signal);
     try {
       // The node may have closed (or the session ended) while this call waited for a slot.
-      if (fixedSeq === null) this.assertUsable();
+      if (fixedSeq === null) this.assertUsable(txn.type === 'closeSession');
       else this.node.assertOpen();
       const seq = fixedSeq ?? ++this.seq;
       const result = new Promise<TxnResult>((resolve, reject) => {
@@ -846,10 +859,10 @@ export class Session {
     set.add(watcher);
   }
 
-  private assertUsable(): void {
+  private assertUsable(closing = false): void {
     this.node.assertOpen();
     if (this.state_ === 'expired') throw new SessionExpiredError();
-    if (this.state_ === 'closed')
+    if (this.state_ === 'closed' || (this.state_ === 'closing' && !closing))
       throw new SessionExpiredError(undefined, { message: 'the session is closed' });
   }
 
@@ -911,6 +924,12 @@ export class Transaction {
 
   check(path: string, version: number): this {
     this.ops.push({ type: 'check', path, version });
+    return this;
+  }
+
+  /** Adds ready-made ops (a recipe's fencing guard, say). */
+  add(...ops: readonly WriteOp[]): this {
+    this.ops.push(...ops);
     return this;
   }
 

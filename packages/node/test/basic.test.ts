@@ -50,3 +50,32 @@ describe('a 3-node cluster in one process', () => {
     }
   });
 });
+
+describe('closing', () => {
+  it('is closing from the call to close() until applied; new calls fail at once', async () => {
+    cluster = await TestCluster.start({ size: 3, seed: 3 });
+    const c = cluster;
+    const zk = await c.settle(c.follower().session({ timeoutMs: 1000 }));
+    const states: string[] = [];
+    zk.onStateChange((state) => states.push(state));
+    // A ready-made op is taken as given: an empty ACL list is InvalidACL, as in ZooKeeper.
+    const empty = zk
+      .transaction()
+      .add({ type: 'create', path: '/t', data: enc('x'), acl: [], mode: 'ephemeral' })
+      .commit();
+    expect(await c.settle(codeOf(empty))).toBe('InvalidACL');
+    const [op] = await c.settle(
+      zk
+        .transaction()
+        .create('/t', enc('x'), { mode: 'ephemeral' })
+        .add({ type: 'check', path: '/t', version: 0 })
+        .commit(),
+    );
+    expect(op?.type).toBe('create');
+    const closing = zk.close();
+    expect(zk.state).toBe('closing');
+    expect(await c.settle(codeOf(zk.getData('/t')))).toBe('SessionExpired');
+    await c.settle(closing);
+    expect(states).toEqual(['closing', 'closed']);
+  });
+});
