@@ -1,1 +1,41 @@
-export const SIM_VERSION = '0.1.0';
+export { type ApplyListener, installApplyTap, type TappedApply, tapNode } from './apply-tap.js';
+export { type Member, type MemberState, SimCluster, type SimClusterOptions } from './cluster.js';
+export { crc32 } from './crc32.js';
+export {
+  type Corruption,
+  type DiskIdentity,
+  type DiskTimers,
+  SimDisk,
+  type SimDiskOptions,
+  SimStorageError,
+  type SimStorageErrorCode,
+} from './disk.js';
+export { NodeEnv, SimGate } from './env.js';
+export {
+  History,
+  type HistoryOp,
+  type OpKind,
+  type Outcome,
+  type ReadValue,
+  type SessionEnd,
+  type WatchFire,
+  type WatchKind,
+} from './history.js';
+export { checkHistory, describeRead, type HistoryVerdict } from './history-checker.js';
+export {
+  type Change,
+  describeResult,
+  describeStat,
+  type ModelNode,
+  type PathVersion,
+  TreeModel,
+} from './model.js';
+export { RaftChecker, type Violation } from './raft-checker.js';
+export { mix, Rng, TraceHash } from './rng.js';
+export {
+  type FaultSwitches,
+  type SimulationOptions,
+  type SimulationReport,
+  simulate,
+} from './simulate.js';
+export { Client } from './workload.js';

@@ -1,0 +1,321 @@
+import { type CairnNode, createNode, type NodeEvent, seededNodeRandom } from '@cairn/node';
+import { MemoryNetwork, VirtualTime } from '@cairn/node/testing';
+import { type ConfState, type NodeId, seededRandom } from '@cairn/raft';
+import { tapNode } from './apply-tap.js';
+import { type Corruption, SimDisk } from './disk.js';
+import { NodeEnv, SimGate } from './env.js';
+import { RaftChecker } from './raft-checker.js';
+import { mix, Rng, TraceHash } from './rng.js';
+
+export interface SimClusterOptions {
+  readonly seed: number;
+  /** Founding voters 1..voters. */
+  readonly voters: number;
+  /** Ids of learners added after start (each joins with an empty disk). */
+  readonly learners?: readonly number[];
+  readonly tickMs?: number;
+  readonly electionTicks?: number;
+  /** Virtual milliseconds per network round. Default 1. */
+  readonly roundMs?: number;
+  readonly sessionTimeoutMinMs?: number;
+  readonly snapshotEntries?: number;
+  readonly snapshotRetainedEntries?: number;
+  readonly writeLatencyMs?: readonly [number, number];
+}
+
+export type MemberState = 'up' | 'down' | 'refused';
+
+/** One member across its incarnations. */
+export interface Member {
+  readonly id: number;
+  readonly env: NodeEnv;
+  readonly gate: SimGate;
+  disk: SimDisk;
+  node: CairnNode | null;
+  incarnation: number;
+  state: MemberState;
+  /** Why the last start failed (a typed storage error), when `state` is `refused`. */
+  refusal: { code: string; message: string } | null;
+  readonly join: boolean;
+}
+
+const CLUSTER_ID = 'sim';
+
+/**
+ * Real `CairnNode`s on one virtual clock, one memory network and simulated disks, every choice
+ * drawn from one seed. Members crash (losing unsynced writes), restart, pause, jump their
+ * clocks, and get partitioned; `RaftChecker` watches every step.
+ */
+export class SimCluster {
+  readonly time = new VirtualTime();
+  readonly network: MemoryNetwork;
+  readonly members = new Map<number, Member>();
+  readonly checker = new RaftChecker();
+  readonly trace = new TraceHash();
+  readonly founders: readonly number[];
+  readonly rng: Rng;
+  readonly stats = { crashes: 0, restarts: 0, pauses: 0, clockJumps: 0, refusals: 0, fatal: 0 };
+  private roundTimer: unknown = null;
+
+  constructor(readonly options: SimClusterOptions) {
+    this.rng = new Rng(options.seed);
+    this.network = new MemoryNetwork({ random: seededRandom(mix(options.seed, 'network')) });
+    this.founders = Array.from({ length: options.voters }, (_, i) => i + 1);
+    for (const id of this.founders) this.addMember(id, false);
+    for (const id of options.learners ?? []) this.addMember(id, true);
+  }
+
+  get tickMs(): number {
+    return this.options.tickMs ?? 10;
+  }
+
+  get electionTimeoutMs(): number {
+    return this.tickMs * (this.options.electionTicks ?? 10);
+  }
+
+  private addMember(id: number, join: boolean): void {
+    const env = new NodeEnv(this.time);
+    const inner = this.network.transport(id);
+    const gate = new SimGate(inner);
+    inner.onMessage((message) => gate.deliver(message));
+    inner.onUnreachable((peer) => gate.reportUnreachable(peer));
+    void inner.start();
+    const diskOptions = {
+      identity: { clusterId: CLUSTER_ID, nodeId: id },
+      rng: this.rng.fork(`disk-${id}`),
+      ...(this.options.writeLatencyMs === undefined
+        ? {}
+        : { writeLatencyMs: this.options.writeLatencyMs }),
+    };
+    const confState: ConfState = {
+      voters: this.founders as NodeId[],
+      votersOutgoing: [],
+      learners: [],
+      learnersNext: [],
+      autoLeave: false,
+    };
+    const disk = join ? SimDisk.empty(diskOptions) : SimDisk.bootstrap(confState, diskOptions);
+    this.members.set(id, {
+      id,
+      env,
+      gate,
+      disk,
+      node: null,
+      incarnation: 0,
+      state: 'down',
+      refusal: null,
+      join,
+    });
+  }
+
+  member(id: number): Member {
+    const member = this.members.get(id);
+    if (member === undefined) throw new Error(`no member ${id}`);
+    return member;
+  }
+
+  /** Starts the founders and waits for a leader. */
+  async start(): Promise<void> {
+    this.pump();
+    for (const id of this.founders) await this.startMember(id);
+    await this.waitFor(() => this.leader() !== null, this.electionTimeoutMs * 20, 'a first leader');
+  }
+
+  private pump(): void {
+    const roundMs = this.options.roundMs ?? 1;
+    this.roundTimer = this.time.setTimeout(() => {
+      this.network.tick();
+      this.pump();
+    }, roundMs);
+  }
+
+  /** Starts (or restarts) a member on its disk; a damaged or foreign disk makes it `refused`. */
+  async startMember(id: number): Promise<CairnNode | null> {
+    const member = this.member(id);
+    if (member.node !== null) return member.node;
+    member.incarnation++;
+    member.disk.open({ clusterId: CLUSTER_ID, nodeId: id }, member.env);
+    const incarnation = member.incarnation;
+    try {
+      const node = await createNode({
+        id,
+        clusterId: CLUSTER_ID,
+        members: this.founders,
+        join: member.join,
+        storage: member.disk,
+        transport: member.gate,
+        clock: member.env,
+        timers: member.env,
+        random: seededNodeRandom(mix(this.options.seed, `node-${id}-${incarnation}`)),
+        tickMs: this.tickMs,
+        electionTicks: this.options.electionTicks ?? 10,
+        sessionTimeoutMinMs: this.options.sessionTimeoutMinMs ?? 200,
+        sessionTimeoutMaxMs: 60_000,
+        ...(this.options.snapshotEntries === undefined
+          ? {}
+          : { snapshotEntries: this.options.snapshotEntries }),
+        ...(this.options.snapshotRetainedEntries === undefined
+          ? {}
+          : { snapshotRetainedEntries: this.options.snapshotRetainedEntries }),
+        onEvent: (event) => this.onEvent(id, incarnation, event),
+      });
+      member.node = node;
+      member.state = 'up';
+      member.refusal = null;
+      this.observe(member);
+      this.trace.add(`start ${id}.${incarnation} @${this.time.now()}`);
+      return node;
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      member.state = 'refused';
+      member.refusal = {
+        code: typeof code === 'string' ? code : 'Unknown',
+        message: error instanceof Error ? error.message : String(error),
+      };
+      member.gate.kill();
+      member.env.kill();
+      this.stats.refusals++;
+      this.trace.add(`refused ${id}.${incarnation} ${member.refusal.code}`);
+      return null;
+    }
+  }
+
+  private onEvent(id: number, incarnation: number, event: NodeEvent): void {
+    const member = this.members.get(id);
+    if (member === undefined || member.incarnation !== incarnation || member.node === null) return;
+    if (event.type === 'roleChanged') {
+      this.trace.add(`role ${id} ${event.role} t${event.term} l${event.leader}`);
+      if (event.role === 'leader') this.checker.onLeader(id, event.term);
+    } else if (event.type === 'fatal') {
+      this.stats.fatal++;
+      this.trace.add(`fatal ${id} ${event.error.message}`);
+      this.checker.violations.push({
+        checker: 'runtime',
+        message: `node ${id} stopped: ${event.error.message}`,
+      });
+    }
+  }
+
+  private observe(member: Member): void {
+    const node = member.node;
+    if (node === null) return;
+    const id = member.id;
+    tapNode(node, {
+      applied: (entry, command, digest) => {
+        this.checker.onApplied(id, entry, command, digest);
+      },
+      restored: (index, digest) => {
+        this.trace.add(`restored ${id} ${index} ${digest}`);
+        this.checker.onRestored(id, index, digest);
+      },
+    });
+  }
+
+  /** Kills a member like `kill -9`: unsynced writes may be lost; its sessions see ConnectionLoss. */
+  async crash(id: number): Promise<void> {
+    const member = this.member(id);
+    const node = member.node;
+    if (node === null) return;
+    this.stats.crashes++;
+    this.trace.add(`crash ${id} @${this.time.now()}`);
+    member.node = null;
+    member.state = 'down';
+    member.gate.kill();
+    member.env.kill();
+    member.disk.crash();
+    // The dead incarnation's promises settle now (its disk writes fail); nothing leaves it.
+    await node.close().catch(() => {});
+  }
+
+  async restart(id: number): Promise<CairnNode | null> {
+    await this.crash(id);
+    this.stats.restarts++;
+    return this.startMember(id);
+  }
+
+  pause(id: number): void {
+    const member = this.member(id);
+    if (member.node === null || member.env.isPaused) return;
+    this.stats.pauses++;
+    this.trace.add(`pause ${id} @${this.time.now()}`);
+    member.env.pause();
+    member.gate.pause();
+  }
+
+  resume(id: number): void {
+    const member = this.member(id);
+    if (!member.env.isPaused) return;
+    this.trace.add(`resume ${id} @${this.time.now()}`);
+    member.env.resume();
+    member.gate.resume();
+  }
+
+  jumpClock(id: number, deltaMs: number): void {
+    this.stats.clockJumps++;
+    this.trace.add(`clock ${id} ${deltaMs}`);
+    this.member(id).env.offsetMs += deltaMs;
+  }
+
+  corrupt(id: number, kind: Corruption): boolean {
+    this.trace.add(`corrupt ${id} ${kind}`);
+    return this.member(id).disk.corrupt(kind);
+  }
+
+  /** Running, unpaused nodes. */
+  running(): CairnNode[] {
+    const nodes: CairnNode[] = [];
+    for (const member of this.members.values())
+      if (member.node !== null && !member.env.isPaused) nodes.push(member.node);
+    return nodes;
+  }
+
+  leader(): CairnNode | null {
+    let best: CairnNode | null = null;
+    for (const node of this.running()) {
+      const status = node.status();
+      if (status.role === 'leader' && (best === null || status.term > best.status().term))
+        best = node;
+    }
+    return best;
+  }
+
+  /** Advances virtual time, checking Raft's invariants after every `stepMs`. */
+  async run(ms: number, stepMs = 2): Promise<void> {
+    for (let done = 0; done < ms; done += stepMs) {
+      await this.time.advance(Math.min(stepMs, ms - done));
+      this.step();
+    }
+  }
+
+  /** One check of every running node. */
+  step(): void {
+    for (const member of this.members.values()) {
+      if (member.node === null) continue;
+      this.observe(member);
+      this.checker.onStatus(`${member.id}.${member.incarnation}`, member.node.status());
+    }
+  }
+
+  async waitFor(predicate: () => boolean, maxMs: number, what: string, stepMs = 5): Promise<void> {
+    for (let waited = 0; waited <= maxMs; waited += stepMs) {
+      if (predicate()) return;
+      await this.run(stepMs);
+    }
+    throw new Error(`${what} not reached within ${maxMs} virtual ms (seed ${this.options.seed})`);
+  }
+
+  async close(): Promise<void> {
+    const closing: Promise<void>[] = [];
+    for (const member of this.members.values()) {
+      if (member.node === null) continue;
+      member.env.resume();
+      member.gate.resume();
+      closing.push(member.node.close().catch(() => {}));
+      member.node = null;
+    }
+    await this.time.advance(0);
+    await Promise.all(closing);
+    if (this.roundTimer !== null)
+      this.time.clearTimeout(this.roundTimer as Parameters<VirtualTime['clearTimeout']>[0]);
+  }
+}

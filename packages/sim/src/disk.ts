@@ -1,0 +1,421 @@
+import {
+  type ConfState,
+  type DurableLog,
+  decodeEntry,
+  decodeHardState,
+  decodeSnapshotMetadata,
+  type Entry,
+  encodeEntry,
+  encodeHardState,
+  encodeSnapshotMetadata,
+  type InitialState,
+  type LogIndex,
+  MemoryStorage,
+  type Snapshot,
+  type StorageFeatures,
+  type StorageWrite,
+  type Term,
+} from '@cairn/raft';
+import { crc32 } from './crc32.js';
+import type { Rng } from './rng.js';
+
+/** Schedules the completion of a write in virtual time (the node's own, pausable timers). */
+export interface DiskTimers {
+  setTimeout(callback: () => void, delayMs: number): unknown;
+}
+
+export type SimStorageErrorCode = 'StorageCorrupted' | 'StorageMismatch' | 'StorageFailed';
+
+/** A typed storage failure (DurableLog contract: the runtime stops rather than limp). */
+export class SimStorageError extends Error {
+  override readonly name = 'SimStorageError';
+  constructor(
+    readonly code: SimStorageErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** Who a disk belongs to: written first, checked on every open (a swapped disk is refused). */
+export interface DiskIdentity {
+  readonly clusterId: string;
+  readonly nodeId: number;
+}
+
+export interface SimDiskOptions {
+  readonly identity: DiskIdentity;
+  /** Decides crash outcomes (how much unsynced data survives) and latencies. */
+  readonly rng: Rng;
+  /** Virtual milliseconds a write takes, drawn in [min, max]. Default [0, 0]. */
+  readonly writeLatencyMs?: readonly [number, number];
+}
+
+export type Corruption = 'flip' | 'zero' | 'truncate';
+
+/** One durable record: its bytes and the checksum written beside them. */
+interface DiskRecord {
+  bytes: Uint8Array;
+  readonly crc: number;
+}
+
+interface InFlightWrite {
+  readonly record: Uint8Array;
+  readonly sync: boolean;
+  fail: (error: Error) => void;
+}
+
+const TAG_IDENTITY = 1;
+const TAG_HARD_STATE = 2;
+const TAG_SNAPSHOT = 3;
+const TAG_ENTRY = 4;
+const TAG_COMPACT = 5;
+
+/**
+ * A simulated disk behind the `DurableLog` port (RELIABILITY F8-F10). Every write becomes a
+ * checksummed byte record; `sync: true` makes it and everything before it durable. The read
+ * view is a `MemoryStorage` rebuilt from the records on every open.
+ *
+ * - `crash()`: writes in flight and unsynced records may be lost (a random prefix of the
+ *   unsynced ones survives, possibly with a torn last record; an in-flight write may have
+ *   reached the platter without its acknowledgement).
+ * - `corrupt(kind)`: damages a durable record (bit flip, zeroed byte, truncation); the next open
+ *   detects it by checksum and the disk then answers every call with `StorageCorrupted`: it
+ *   never mistakes a damaged record for the end of the log.
+ * - `open(identity)`: another node's disk is refused with `StorageMismatch`. An empty disk
+ *   cannot be told from a new node's: that needs the cluster (see docs/sim.md, amnesia).
+ */
+export class SimDisk implements DurableLog {
+  readonly features: StorageFeatures = {
+    durable: true,
+    snapshotsStreamed: false,
+    boundedCache: false,
+  };
+  private readonly records: DiskRecord[] = [];
+  /** Invariant: records[0, synced) are durable; the rest vanish (or tear) in a crash. */
+  private synced = 0;
+  private view = new MemoryStorage();
+  private failure: SimStorageError | null = null;
+  private inFlight: InFlightWrite[] = [];
+  private incarnation = 0;
+  private timers: DiskTimers | null = null;
+  private readonly rng: Rng;
+  private readonly latency: readonly [number, number];
+  readonly identity: DiskIdentity;
+  /** Counters for coverage reports. */
+  readonly stats = { writes: 0, syncs: 0, lostRecords: 0, tornRecords: 0 };
+
+  private constructor(options: SimDiskOptions) {
+    this.identity = options.identity;
+    this.rng = options.rng;
+    this.latency = options.writeLatencyMs ?? [0, 0];
+    this.append(encodeIdentity(options.identity), true);
+  }
+
+  /** A founding member's disk: the genesis snapshot holding the initial membership. */
+  static bootstrap(confState: ConfState, options: SimDiskOptions): SimDisk {
+    const disk = new SimDisk(options);
+    const genesis = MemoryStorage.bootstrap(confState);
+    disk.append(
+      encodeWrite({
+        snapshot: genesis.snapshot(),
+        hardState: genesis.initialState().hardState,
+        entries: [],
+      }),
+      true,
+    );
+    return disk;
+  }
+
+  /** An empty disk (a node that joins later, or one that lost its data). */
+  static empty(options: SimDiskOptions): SimDisk {
+    return new SimDisk(options);
+  }
+
+  /**
+   * Opens the disk for a new incarnation of node `expected`, using `timers` for write latency:
+   * replays and verifies every record. A failure is kept and thrown by every call after.
+   */
+  open(expected: DiskIdentity, timers: DiskTimers): void {
+    this.incarnation++;
+    this.timers = timers;
+    this.inFlight = [];
+    this.failure = null;
+    this.view = new MemoryStorage();
+    try {
+      this.replay(expected);
+    } catch (error) {
+      this.failure =
+        error instanceof SimStorageError
+          ? error
+          : new SimStorageError('StorageCorrupted', 'a record did not decode', { cause: error });
+    }
+  }
+
+  /** The failure found by the last `open`, if any. */
+  get openFailure(): SimStorageError | null {
+    return this.failure;
+  }
+
+  /** The process died: in-flight writes and unsynced records are lost, partly or wholly. */
+  crash(): void {
+    this.incarnation++;
+    const inFlight = this.inFlight;
+    this.inFlight = [];
+    const died = new SimStorageError('StorageFailed', 'the process crashed during the write');
+    for (const write of inFlight) write.fail(died);
+    // An in-flight write may have reached the disk although nobody heard back.
+    const reached = inFlight.length > 0 && this.rng.chance(0.3);
+    if (reached) {
+      for (const write of inFlight) this.append(write.record, write.sync);
+      return;
+    }
+    const unsynced = this.records.length - this.synced;
+    if (unsynced === 0) return;
+    const kept = this.rng.int(unsynced + 1);
+    const lost = this.records.splice(this.synced + kept);
+    this.stats.lostRecords += lost.length;
+    const torn = lost[0];
+    if (torn !== undefined && torn.bytes.length > 1 && this.rng.chance(0.5)) {
+      // A torn tail: part of the next record made it, with a checksum that cannot match.
+      this.records.push({
+        bytes: torn.bytes.slice(0, this.rng.int(torn.bytes.length)),
+        crc: torn.crc,
+      });
+      this.stats.tornRecords++;
+    }
+  }
+
+  /** Damages one durable record (not the identity record); false if there is none to damage. */
+  corrupt(kind: Corruption): boolean {
+    if (this.synced <= 1) return false;
+    const at = 1 + this.rng.int(this.synced - 1);
+    const record = this.records[at] as DiskRecord;
+    if (record.bytes.length === 0) return false;
+    const bytes = record.bytes.slice();
+    const offset = this.rng.int(bytes.length);
+    if (kind === 'flip') bytes[offset] = (bytes[offset] as number) ^ (1 << this.rng.int(8));
+    else if (kind === 'zero') bytes[offset] = (bytes[offset] as number) === 0 ? 1 : 0;
+    record.bytes = kind === 'truncate' ? bytes.slice(0, offset) : bytes;
+    return true;
+  }
+
+  // ---- DurableLog -----------------------------------------------------------------------
+
+  initialState(): InitialState {
+    this.assertUsable();
+    return this.view.initialState();
+  }
+
+  entries(lo: LogIndex, hi: LogIndex, bytesMax: number): Entry[] | null {
+    this.assertUsable();
+    return this.view.entries(lo, hi, bytesMax);
+  }
+
+  term(index: LogIndex): Term | null {
+    this.assertUsable();
+    return this.view.term(index);
+  }
+
+  firstIndex(): LogIndex {
+    this.assertUsable();
+    return this.view.firstIndex();
+  }
+
+  lastIndex(): LogIndex {
+    this.assertUsable();
+    return this.view.lastIndex();
+  }
+
+  snapshot(): Snapshot {
+    this.assertUsable();
+    return this.view.snapshot();
+  }
+
+  write(update: StorageWrite & { readonly sync: boolean }): Promise<void> {
+    const record = encodeWrite(update);
+    return this.complete({ record, sync: update.sync, fail: () => {} }, () =>
+      this.view.write(update),
+    );
+  }
+
+  compact(snapshot: Snapshot, compactTo: LogIndex): Promise<void> {
+    const record = encodeCompact(snapshot, compactTo);
+    return this.complete({ record, sync: true, fail: () => {} }, () =>
+      this.view.compact(snapshot, compactTo),
+    );
+  }
+
+  onAvailable(_listener: () => void): void {}
+
+  async close(): Promise<void> {}
+
+  // ---- private ----------------------------------------------------------------------------
+
+  private assertUsable(): void {
+    if (this.failure !== null) throw this.failure;
+  }
+
+  /** Writes complete in order after their latency, through the node's timers (so a pause stalls them). */
+  private complete(write: InFlightWrite, applyToView: () => void): Promise<void> {
+    if (this.failure !== null) return Promise.reject(this.failure);
+    const incarnation = this.incarnation;
+    this.inFlight.push(write);
+    this.stats.writes++;
+    const [min, max] = this.latency;
+    const delay = max > 0 ? this.rng.between(min, max) : 0;
+    return new Promise<void>((resolve, reject) => {
+      write.fail = reject;
+      const done = (): void => {
+        if (incarnation !== this.incarnation) return;
+        this.inFlight.splice(this.inFlight.indexOf(write), 1);
+        this.append(write.record, write.sync);
+        try {
+          applyToView();
+        } catch (error) {
+          reject(error);
+          return;
+        }
+        resolve();
+      };
+      if (this.timers === null) done();
+      else this.timers.setTimeout(done, delay);
+    });
+  }
+
+  private append(bytes: Uint8Array, sync: boolean): void {
+    this.records.push({ bytes, crc: crc32(bytes) });
+    if (sync) {
+      this.synced = this.records.length;
+      this.stats.syncs++;
+    }
+  }
+
+  private replay(expected: DiskIdentity): void {
+    const view = this.view;
+    for (let at = 0; at < this.records.length; at++) {
+      const record = this.records[at] as DiskRecord;
+      if (crc32(record.bytes) !== record.crc) {
+        if (at >= this.synced) {
+          // A torn record after the last sync: the write never completed, drop the tail.
+          this.records.splice(at);
+          return;
+        }
+        throw new SimStorageError(
+          'StorageCorrupted',
+          `record ${at} of ${this.records.length} fails its checksum (synced up to ${this.synced})`,
+        );
+      }
+      if (at === 0) {
+        const identity = decodeIdentity(record.bytes);
+        if (identity.clusterId !== expected.clusterId || identity.nodeId !== expected.nodeId)
+          throw new SimStorageError(
+            'StorageMismatch',
+            `disk of node ${identity.nodeId} in ${identity.clusterId}, opened as node ${expected.nodeId} in ${expected.clusterId}`,
+          );
+        continue;
+      }
+      applyRecord(view, record.bytes);
+    }
+  }
+}
+
+// ---- record encoding: [tag u8][length u32][payload] parts -------------------------------------
+
+function frame(parts: readonly (readonly [number, Uint8Array])[]): Uint8Array {
+  let size = 0;
+  for (const [, payload] of parts) size += 5 + payload.length;
+  const out = new Uint8Array(size);
+  const view = new DataView(out.buffer);
+  let at = 0;
+  for (const [tag, payload] of parts) {
+    out[at] = tag;
+    view.setUint32(at + 1, payload.length);
+    out.set(payload, at + 5);
+    at += 5 + payload.length;
+  }
+  return out;
+}
+
+function* unframe(bytes: Uint8Array): Generator<readonly [number, Uint8Array]> {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let at = 0;
+  while (at < bytes.length) {
+    if (at + 5 > bytes.length) throw new Error('record part header cut short');
+    const tag = bytes[at] as number;
+    const length = view.getUint32(at + 1);
+    if (at + 5 + length > bytes.length) throw new Error('record part cut short');
+    yield [tag, bytes.subarray(at + 5, at + 5 + length)];
+    at += 5 + length;
+  }
+}
+
+const text = new TextEncoder();
+const untext = new TextDecoder();
+
+function encodeIdentity(identity: DiskIdentity): Uint8Array {
+  return frame([[TAG_IDENTITY, text.encode(`${identity.nodeId}@${identity.clusterId}`)]]);
+}
+
+function decodeIdentity(bytes: Uint8Array): DiskIdentity {
+  for (const [tag, payload] of unframe(bytes)) {
+    if (tag !== TAG_IDENTITY) break;
+    const value = untext.decode(payload);
+    const at = value.indexOf('@');
+    return { nodeId: Number(value.slice(0, at)), clusterId: value.slice(at + 1) };
+  }
+  throw new SimStorageError('StorageCorrupted', 'no identity record');
+}
+
+function encodeSnapshot(snapshot: Snapshot): Uint8Array {
+  return frame([
+    [TAG_SNAPSHOT, encodeSnapshotMetadata(snapshot.metadata)],
+    [TAG_SNAPSHOT, snapshot.data],
+  ]);
+}
+
+function encodeWrite(update: StorageWrite): Uint8Array {
+  const parts: [number, Uint8Array][] = [];
+  if (update.snapshot !== undefined) parts.push([TAG_SNAPSHOT, encodeSnapshot(update.snapshot)]);
+  for (const entry of update.entries) parts.push([TAG_ENTRY, encodeEntry(entry)]);
+  if (update.hardState !== undefined)
+    parts.push([TAG_HARD_STATE, encodeHardState(update.hardState)]);
+  return frame(parts);
+}
+
+function encodeCompact(snapshot: Snapshot, compactTo: LogIndex): Uint8Array {
+  const to = new Uint8Array(8);
+  new DataView(to.buffer).setFloat64(0, compactTo);
+  return frame([
+    [TAG_COMPACT, encodeSnapshot(snapshot)],
+    [TAG_COMPACT, to],
+  ]);
+}
+
+function decodeSnapshot(bytes: Uint8Array): Snapshot {
+  const [meta, data] = [...unframe(bytes)];
+  if (meta === undefined || data === undefined) throw new Error('snapshot record incomplete');
+  return { metadata: decodeSnapshotMetadata(meta[1]), data: data[1].slice() };
+}
+
+function applyRecord(view: MemoryStorage, bytes: Uint8Array): void {
+  const parts = [...unframe(bytes)];
+  if (parts[0]?.[0] === TAG_COMPACT) {
+    const [snapshot, to] = parts;
+    if (snapshot === undefined || to === undefined) throw new Error('compaction record incomplete');
+    const compactTo = new DataView(to[1].buffer, to[1].byteOffset, 8).getFloat64(0) as LogIndex;
+    view.compact(decodeSnapshot(snapshot[1]), compactTo);
+    return;
+  }
+  let snapshot: Snapshot | undefined;
+  const entries: Entry[] = [];
+  let hardState: ReturnType<typeof decodeHardState> | undefined;
+  for (const [tag, payload] of parts) {
+    if (tag === TAG_SNAPSHOT) snapshot = decodeSnapshot(payload);
+    else if (tag === TAG_ENTRY) entries.push(decodeEntry(payload));
+    else if (tag === TAG_HARD_STATE) hardState = decodeHardState(payload);
+    else throw new Error(`unknown record part ${tag}`);
+  }
+  view.write({ snapshot, entries, hardState });
+}

@@ -1,0 +1,350 @@
+import { installApplyTap } from './apply-tap.js';
+import { SimCluster } from './cluster.js';
+import { History } from './history.js';
+import { checkHistory, describeRead } from './history-checker.js';
+import { describeStat } from './model.js';
+import type { Violation } from './raft-checker.js';
+import { Rng } from './rng.js';
+import { Client } from './workload.js';
+
+/** Which faults a run may inject; each run draws its own mix from its seed (swarm testing). */
+export interface FaultSwitches {
+  readonly network: boolean;
+  readonly partitions: boolean;
+  readonly crashes: boolean;
+  readonly pauses: boolean;
+  readonly clockJumps: boolean;
+  /** Corrupt one member's disk once and restart it: it must refuse to start. */
+  readonly corruption: boolean;
+}
+
+export interface SimulationOptions {
+  readonly seed: number;
+  readonly voters: 3 | 5;
+  /** Add a learner after start. */
+  readonly learner?: boolean;
+  readonly clients?: number;
+  /** Virtual milliseconds of faults and traffic. Default 4000. */
+  readonly safetyMs?: number;
+  readonly faults?: Partial<FaultSwitches>;
+  readonly snapshotEntries?: number;
+}
+
+export interface SimulationReport {
+  readonly seed: number;
+  readonly violations: readonly Violation[];
+  /** Hash of everything observable in the run: equal for two runs of one seed. */
+  readonly traceHash: string;
+  readonly stats: Record<string, number>;
+  /** What happened, for a failure message. */
+  readonly summary: string;
+}
+
+const ALL_FAULTS: FaultSwitches = {
+  network: true,
+  partitions: true,
+  crashes: true,
+  pauses: true,
+  clockJumps: true,
+  corruption: false,
+};
+
+/**
+ * One simulation: start a cluster of real nodes, run clients while faults come and go (safety
+ * phase), then heal everything and demand a leader, every call answered and equal replicas
+ * (liveness phase), then run the history checkers. Everything follows from `seed`.
+ */
+export async function simulate(options: SimulationOptions): Promise<SimulationReport> {
+  await installApplyTap();
+  const rng = new Rng(options.seed);
+  const faultRng = rng.fork('faults');
+  const switches = { ...ALL_FAULTS, ...options.faults };
+  // Swarm: each enabled fault is on for this seed with probability 3/4.
+  const enabled = Object.entries(switches)
+    .filter(([name, on]) => on && (name === 'corruption' || faultRng.chance(0.75)))
+    .map(([name]) => name);
+  const learnerId = options.voters + 1;
+  const sim = new SimCluster({
+    seed: options.seed,
+    voters: options.voters,
+    learners: options.learner ? [learnerId] : [],
+    writeLatencyMs: [0, faultRng.between(0, 4)],
+    sessionTimeoutMinMs: 300,
+    snapshotEntries: options.snapshotEntries ?? faultRng.pick([40, 100, 100_000]),
+    snapshotRetainedEntries: faultRng.pick([0, 5, 50]),
+  });
+  const violations: Violation[] = [];
+  const history = new History();
+  const clients: Client[] = [];
+  const notes: string[] = [`faults: ${enabled.join(', ') || 'none'}`];
+  try {
+    await sim.start();
+    if (options.learner) {
+      await sim.startMember(learnerId);
+      const leader = sim.leader();
+      if (leader !== null) {
+        const adding = leader.addMember(learnerId, null, { learner: true }).catch(() => {});
+        await sim.run(sim.electionTimeoutMs * 5);
+        await adding;
+      }
+    }
+    for (let i = 0; i < (options.clients ?? 5); i++) {
+      const client = new Client(i, sim, history, rng.fork(`client-${i}`));
+      clients.push(client);
+      client.start();
+    }
+    await safetyPhase(sim, faultRng, new Set(enabled), options.safetyMs ?? 4000, notes);
+    await livenessPhase(sim, clients, violations, notes);
+  } catch (error) {
+    violations.push({
+      checker: 'harness',
+      message: error instanceof Error ? (error.stack ?? error.message) : String(error),
+    });
+  }
+  for (const client of clients) client.stopped = true;
+  violations.push(...sim.checker.violations);
+  const verdict = checkHistory(sim.checker.log, history);
+  violations.push(...verdict.violations);
+  endChecks(sim, verdict.model, history, violations);
+  for (const op of history.ops) {
+    const outcome = op.outcome;
+    const described =
+      outcome.status === 'ok'
+        ? `ok ${outcome.read === undefined ? '' : describeRead(outcome.read)}`
+        : outcome.status === 'error'
+          ? `error ${outcome.code}`
+          : 'pending';
+    sim.trace.add(`op ${op.id} ${op.kind} ${op.path} ${op.input} @${op.returnMs} ${described}`);
+  }
+  for (const fire of history.fires) sim.trace.add(`fire ${fire.op} ${fire.type} ${fire.zxid}`);
+  const stats: Record<string, number> = {
+    ...sim.stats,
+    ops: history.ops.length,
+    writesChecked: verdict.stats.writesChecked,
+    readsChecked: verdict.stats.readsChecked,
+    watchesChecked: verdict.stats.watchesChecked,
+    watchFires: history.fires.length,
+    leaders: sim.checker.leaders.size,
+    lastIndex: verdict.model.lastZxid,
+    virtualMs: sim.time.now() - 1_700_000_000_000,
+  };
+  await sim.close().catch(() => {});
+  return {
+    seed: options.seed,
+    violations,
+    traceHash: sim.trace.digest(),
+    stats,
+    summary: `${notes.join('; ')}; ${JSON.stringify(stats)}`,
+  };
+}
+
+async function safetyPhase(
+  sim: SimCluster,
+  rng: Rng,
+  enabled: ReadonlySet<string>,
+  durationMs: number,
+  notes: string[],
+): Promise<void> {
+  const ids = [...sim.members.keys()];
+  const voters = sim.founders;
+  const maxDown = Math.floor((voters.length - 1) / 2);
+  const down = new Set<number>();
+  const restarts = new Map<number, number>();
+  const resumes = new Map<number, number>();
+  const start = sim.time.now();
+  let corrupted = false;
+  while (sim.time.now() - start < durationMs) {
+    await sim.run(rng.between(50, 300));
+    const now = sim.time.now();
+    for (const [id, at] of [...restarts]) {
+      if (now < at) continue;
+      restarts.delete(id);
+      down.delete(id);
+      await sim.startMember(id);
+    }
+    for (const [id, at] of [...resumes]) {
+      if (now < at) continue;
+      resumes.delete(id);
+      down.delete(id);
+      sim.resume(id);
+    }
+    const action = rng.int(8);
+    const downOk = down.size < maxDown;
+    if (action === 0 && enabled.has('network')) {
+      const from = rng.pick(ids);
+      const to = rng.pick(ids.filter((id) => id !== from));
+      sim.network.setLink(from, to, {
+        dropProbability: rng.pick([0, 0.1, 0.3, 0.6]),
+        duplicateProbability: rng.pick([0, 0.1, 0.3]),
+        delayRounds: rng.between(0, 20),
+        reorder: rng.chance(0.5),
+      });
+    } else if (action === 1 && enabled.has('partitions')) {
+      const shape = rng.int(3);
+      if (shape === 0) {
+        const side = ids.filter(() => rng.chance(0.5));
+        const other = ids.filter((id) => !side.includes(id));
+        if (side.length > 0 && other.length > 0) sim.network.partition(side, other);
+      } else if (shape === 1) {
+        const lone = rng.pick(ids);
+        sim.network.partition(
+          [lone],
+          ids.filter((id) => id !== lone),
+        );
+      } else {
+        const from = rng.pick(ids);
+        const to = rng.pick(ids.filter((id) => id !== from));
+        sim.network.partitionOneWay(from, to);
+      }
+    } else if (action === 2 && (enabled.has('network') || enabled.has('partitions'))) {
+      sim.network.heal();
+    } else if (action === 3 && enabled.has('crashes') && downOk) {
+      const id = rng.pick(voters.filter((v) => !down.has(v)));
+      down.add(id);
+      await sim.crash(id);
+      restarts.set(id, now + rng.between(0, sim.electionTimeoutMs * 5));
+    } else if (action === 4 && enabled.has('pauses') && downOk) {
+      const id = rng.pick(voters.filter((v) => !down.has(v)));
+      down.add(id);
+      sim.pause(id);
+      resumes.set(id, now + rng.between(sim.electionTimeoutMs, sim.electionTimeoutMs * 4));
+    } else if (action === 5 && enabled.has('clockJumps')) {
+      sim.jumpClock(rng.pick(ids), rng.pick([-5000, -1000, -200, 200, 1000, 5000]));
+    } else if (action === 6 && enabled.has('corruption') && !corrupted && downOk) {
+      const id = rng.pick(voters.filter((v) => !down.has(v)));
+      corrupted = true;
+      await sim.crash(id);
+      const kind = rng.pick(['flip', 'zero', 'truncate'] as const);
+      if (sim.corrupt(id, kind)) {
+        await sim.startMember(id);
+        const member = sim.member(id);
+        notes.push(`corrupted ${id} (${kind}): ${member.state} ${member.refusal?.code ?? ''}`);
+        down.add(id); // refused for good: it stays out of the cluster
+      } else await sim.startMember(id);
+    }
+  }
+}
+
+async function livenessPhase(
+  sim: SimCluster,
+  clients: readonly Client[],
+  violations: Violation[],
+  notes: string[],
+): Promise<void> {
+  sim.network.heal();
+  for (const member of sim.members.values()) {
+    sim.resume(member.id);
+    if (member.state === 'down') await sim.startMember(member.id);
+  }
+  const healedAt = sim.time.now();
+  const bound = sim.electionTimeoutMs * 20;
+  try {
+    await sim.waitFor(() => sim.leader() !== null, bound, 'a leader after healing');
+  } catch (error) {
+    violations.push({ checker: 'liveness', message: (error as Error).message });
+    return;
+  }
+  notes.push(`leader ${sim.time.now() - healedAt} ms after healing`);
+  // Let the clients run in a healthy cluster for a while, then stop them.
+  await sim.run(sim.electionTimeoutMs * 5);
+  for (const client of clients) client.stopped = true;
+  let finished = false;
+  void Promise.all(clients.map((client) => client.done)).then(() => {
+    finished = true;
+  });
+  try {
+    await sim.waitFor(() => finished, sim.electionTimeoutMs * 40, 'every client call answered');
+  } catch (error) {
+    violations.push({ checker: 'liveness', message: (error as Error).message });
+  }
+  const converged = (): boolean => {
+    const nodes = sim.running();
+    const leader = sim.leader();
+    if (leader === null) return false;
+    const target = leader.status().lastIndex;
+    return nodes.every((node) => {
+      const status = node.status();
+      return status.applied === target && status.digest === leader.status().digest;
+    });
+  };
+  try {
+    await sim.waitFor(converged, sim.electionTimeoutMs * 40, 'equal replicas');
+  } catch (error) {
+    const states = sim
+      .running()
+      .map((node) => {
+        const s = node.status();
+        return `${s.id}:${s.role} t${s.term} a${s.applied} c${s.commit} l${s.lastIndex} d${s.digest}`;
+      })
+      .join(', ');
+    violations.push({ checker: 'liveness', message: `${(error as Error).message}: ${states}` });
+  }
+}
+
+function endChecks(
+  sim: SimCluster,
+  model: ReturnType<typeof checkHistory>['model'],
+  history: History,
+  violations: Violation[],
+): void {
+  const fail = (checker: string, message: string): void => {
+    violations.push({ checker, message });
+  };
+  for (const op of history.pending())
+    fail('liveness', `op ${op.id} (client ${op.client}, ${op.kind} ${op.path}) never returned`);
+  for (const member of sim.members.values()) {
+    const node = member.node;
+    if (node === null) continue;
+    const tree = (node as unknown as { machine: { tree: TreeView } }).machine.tree;
+    const sessions = new Set(tree.sessionIds());
+    for (const path of tree.paths()) {
+      const found = tree.getData(path, null);
+      if (!found.ok) continue;
+      const owner = found.value.stat.ephemeralOwner;
+      if (owner > 0n && !sessions.has(owner))
+        fail('ephemeral', `node ${member.id}: ${path} outlives its session ${owner}`);
+    }
+    if (node.applied !== model.lastZxid) continue;
+    const paths = [...tree.paths()].sort();
+    const want = model.paths();
+    if (paths.join(' ') !== want.join(' ')) {
+      fail('final-tree', `node ${member.id} has [${paths.join(' ')}], model [${want.join(' ')}]`);
+      continue;
+    }
+    for (const path of paths) {
+      const found = tree.getData(path, null);
+      const expected = model.node(path);
+      if (!found.ok || expected === undefined) continue;
+      const got = describeStat(found.value.stat);
+      const modelStat = describeStat({
+        ...found.value.stat,
+        czxid: expected.czxid,
+        mzxid: expected.mzxid,
+        pzxid: expected.pzxid,
+        version: expected.version,
+        cversion: expected.cversion,
+        ephemeralOwner: expected.owner,
+        dataLength: expected.data.length,
+        numChildren: expected.children.length,
+      } as typeof found.value.stat);
+      if (got !== modelStat)
+        fail('final-tree', `node ${member.id} ${path}: ${got}; model ${modelStat}`);
+    }
+    const live = new Set(model.liveSessions());
+    for (const end of history.sessions.values())
+      if (end.liveAtEnd && end.node === member.id && !live.has(end.session))
+        fail(
+          'session',
+          `session ${end.session} is live on node ${member.id} but closed in the log`,
+        );
+  }
+}
+
+interface TreeView {
+  sessionIds(): bigint[];
+  paths(): Iterable<string>;
+  getData(
+    path: string,
+    session: null,
+  ): { ok: true; value: { stat: import('@cairn/znode').Stat } } | { ok: false };
+}

@@ -1,0 +1,65 @@
+/**
+ * The real node runtime under faults (RELIABILITY F1-F4, F6-F9): for each seed and cluster
+ * shape, `simulate` runs clients against 3 or 5 voters (and a learner) while message loss,
+ * delay, duplication, reordering, partitions (symmetric, one-way, a lone node), crashes that
+ * lose unsynced writes, pauses longer than the election timeout and clock jumps come and go;
+ * then heals everything and requires a leader, every call answered and equal replicas; then
+ * runs the Raft, model (zxid), read, watch and ephemeral checkers. A failure names the seed and
+ * the command that replays it; a second run of one seed must give the same trace hash.
+ */
+import { describe, expect, it } from 'vitest';
+import { type SimulationOptions, simulate } from '../src/simulate.js';
+import { simSeeds } from './seeds.js';
+
+const SHAPES: readonly { name: string; options: Omit<SimulationOptions, 'seed'> }[] = [
+  { name: '3 voters', options: { voters: 3 } },
+  { name: '5 voters', options: { voters: 5 } },
+  { name: '3 voters and a learner', options: { voters: 3, learner: true } },
+  {
+    name: '3 voters, one disk corrupted',
+    options: { voters: 3, faults: { corruption: true }, snapshotEntries: 40 },
+  },
+];
+
+for (const shape of SHAPES) {
+  describe(`simulation: ${shape.name}`, () => {
+    for (const seed of simSeeds()) {
+      it(`seed ${seed}`, async () => {
+        const report = await simulate({ seed, ...shape.options });
+        const replay = `CAIRN_SIM_SEED=${seed} npx vitest run packages/sim/test/simulation.test.ts -t '${shape.name}'`;
+        const details = report.violations
+          .slice(0, 20)
+          .map((v) => `  [${v.checker}] ${v.message}`)
+          .join('\n');
+        expect(
+          report.violations.length,
+          `seed ${seed} (${shape.name}): ${report.violations.length} violations\n${details}\n${report.summary}\nreplay: ${replay}`,
+        ).toBe(0);
+        expect(report.stats.writesChecked, `seed ${seed}: no writes were checked`).toBeGreaterThan(
+          100,
+        );
+      }, 60_000);
+    }
+  });
+}
+
+describe('simulation: known runtime bugs (pinned seeds)', () => {
+  // A leader whose Snapshot message is lost keeps that follower in the `snapshot` progress
+  // state forever: @cairn/node never calls RaftCore.reportSnapshot, and reportUnreachable only
+  // demotes a `replicate` follower. Node 2 stays at applied 791 while the others reach 975.
+  // Remove `.fails` once the runtime reports snapshot sends (see docs/sim.md).
+  it.fails('seed 4, 5 voters: a lost snapshot stalls a follower forever', async () => {
+    const report = await simulate({ seed: 4, voters: 5 });
+    expect(report.violations.filter((v) => v.checker === 'liveness')).toEqual([]);
+  }, 60_000);
+});
+
+describe('simulation replays', () => {
+  it('one seed twice gives the same trace hash (seed 7)', async () => {
+    const first = await simulate({ seed: 7, voters: 3, safetyMs: 2000 });
+    const second = await simulate({ seed: 7, voters: 3, safetyMs: 2000 });
+    expect(second.traceHash, `seed 7: ${first.summary}`).toBe(first.traceHash);
+    const other = await simulate({ seed: 8, voters: 3, safetyMs: 2000 });
+    expect(other.traceHash).not.toBe(first.traceHash);
+  }, 60_000);
+});
