@@ -11,6 +11,12 @@
  * the others delete and wait for the lowest), so `leave` resolves once every participant has
  * left. A participant whose session expires leaves implicitly (its znode goes with it); one
  * that expires before `count` have entered means the others wait until `timeoutMs`.
+ *
+ * Reusable across rounds by a fixed group of `count` participants: the last one out removes
+ * `ready` together with its znode, so the round ends atomically, and `leave` returns once
+ * `ready` of its round is gone even if a faster participant has already entered the next
+ * round. A participant that joins while a round is still up (its `ready` exists) passes `enter`
+ * at once, as in ZooKeeper's recipe: start with the whole group, not a newcomer mid-round.
  */
 import type { Session } from '@cairn/node';
 import {
@@ -75,6 +81,8 @@ const READY = 'ready';
 
 export class DoubleBarrier {
   private readonly mine: string;
+  /** The czxid of this round's `ready` (set once `enter` passes), or null between rounds. */
+  private round: number | null = null;
 
   constructor(
     private readonly session: Session,
@@ -132,6 +140,7 @@ export class DoubleBarrier {
           off();
         }
       }
+      this.round = (await this.session.exists(readyPath))?.czxid ?? null;
     } catch (error) {
       try {
         await this.session.delete(this.mine);
@@ -144,36 +153,68 @@ export class DoubleBarrier {
     }
   }
 
-  /** Leaves, and resolves once every participant has left. */
+  /**
+   * Leaves, and resolves once every participant has left. The last one out deletes its znode
+   * and `ready` in one multi, which ends the round: a participant still in `leave` then returns
+   * even if a faster one has already entered the next round.
+   */
   async leave(options: AcquireOptions = {}): Promise<void> {
     const deadline = deadlineSignal(timersOf(this.options), options, `barrier ${this.path}`);
     const me = this.options.id;
+    const readyPath = join(this.path, READY);
     try {
-      for (let round = 0; round < 10_000; round++) {
-        const { children } = await this.session.getChildren(this.path);
+      for (let attempt = 0; attempt < 10_000; attempt++) {
+        // One local read of both: `ready` and the names are from the same applied state.
+        const [ready, listed] = await this.session.multiRead([
+          { type: 'getData', path: readyPath },
+          { type: 'getChildren', path: this.path },
+        ]);
+        if (ready === undefined || !ready.ok) break; // the round is over
+        if (this.round !== null && ready.stat.czxid !== this.round) break; // a later round's
+        const children = listed?.ok && 'children' in listed ? listed.children : [];
         const names = children.filter((name) => name !== READY).sort();
-        if (names.length === 0) break;
+        if (names.length === 0) {
+          // The last one out ended without ending the round (its session expired): end it.
+          await this.deleteQuietly(readyPath, ready.stat.version);
+          break;
+        }
         const lowest = names[0] as string;
         const highest = names[names.length - 1] as string;
         if (names.length === 1 && lowest === me) {
-          await this.session.delete(this.mine);
+          await this.leaveLast(readyPath, ready.stat.version);
           break;
         }
         if (lowest === me) {
-          await untilAnyGone(this.session, [join(this.path, highest)], deadline.signal);
+          await untilAnyGone(this.session, [join(this.path, highest), readyPath], deadline.signal);
         } else {
           if (names.includes(me)) await this.session.delete(this.mine);
-          await untilAnyGone(this.session, [join(this.path, lowest)], deadline.signal);
+          await untilAnyGone(this.session, [join(this.path, lowest), readyPath], deadline.signal);
         }
       }
-      // The last one out takes `ready` down so the barrier can be used again.
-      try {
-        await this.session.delete(join(this.path, READY));
-      } catch (error) {
-        if (!hasCode(error, 'NoNode') && !hasCode(error, 'NotEmpty')) throw error;
-      }
+      this.round = null;
     } finally {
       deadline.dispose();
+    }
+  }
+
+  /** Deletes our znode and `ready` together; NoNode on `ready` means someone ended the round. */
+  private async leaveLast(readyPath: string, readyVersion: number): Promise<void> {
+    try {
+      await this.session.multi([
+        { type: 'delete', path: this.mine, version: -1 },
+        { type: 'delete', path: readyPath, version: readyVersion },
+      ]);
+    } catch (error) {
+      if (!hasCode(error, 'NoNode') && !hasCode(error, 'BadVersion')) throw error;
+      await this.deleteQuietly(this.mine, -1);
+    }
+  }
+
+  private async deleteQuietly(path: string, version: number): Promise<void> {
+    try {
+      await this.session.delete(path, version);
+    } catch (error) {
+      if (!hasCode(error, 'NoNode') && !hasCode(error, 'BadVersion')) throw error;
     }
   }
 }

@@ -27,7 +27,7 @@ import {
   untilAnyGone,
   untilChildrenChange,
 } from './internal/util.js';
-import { Lease } from './lease.js';
+import { type Lease, leaseOf } from './lease.js';
 import type { AcquireOptions } from './mutex.js';
 
 export interface ElectionOptions extends RecipeOptions {
@@ -68,7 +68,7 @@ export class LeaderElection {
         enc(this.options.id),
         deadline.signal,
       );
-      return new Lease(this.session, turn.path, turn.czxid, (lease) => lease.end());
+      return await leaseOf(this.session, turn, (lease) => lease.end());
     } finally {
       deadline.dispose();
     }

@@ -10,7 +10,7 @@
  */
 import type { Session } from '@cairn/node';
 import { type ElectionOptions, LeaderElection } from './election.js';
-import { deadlineSignal, timersOf, untilConnected } from './internal/util.js';
+import { deadlineSignal, hasEnded, timersOf, untilConnected } from './internal/util.js';
 import type { Lease } from './lease.js';
 import type { AcquireOptions } from './mutex.js';
 
@@ -77,7 +77,7 @@ export class LeaderSelector {
         lease = await this.election.campaign({ signal });
       } catch (error) {
         if (signal.aborted) return;
-        if (this.session.state === 'expired' || this.session.state === 'closed') throw error;
+        if (hasEnded(this.session)) throw error;
         continue; // Suspended during the campaign, or our znode vanished: try again.
       }
       this.current = lease;

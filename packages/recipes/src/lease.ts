@@ -5,8 +5,8 @@
  *
  * Loss is decided on the holder's side from the session's own deadline: the lease is lost as
  * soon as the session leaves `connected` (it is `suspended` two thirds of the timeout after the
- * last liveness report the leader confirmed, well before the leader may expire it), or ends, or
- * the holder's znode is deleted. See the README for the timing argument.
+ * last liveness report the leader confirmed, well before the leader may expire it), or starts
+ * closing (from the call to `close()`), or ends, or the holder's znode is deleted. See the README for the timing argument.
  */
 import {
   CairnError,
@@ -17,6 +17,7 @@ import {
   type SessionState,
   type WriteOp,
 } from '@cairn/node';
+import { hasEnded } from './internal/util.js';
 
 export class Lease implements AsyncDisposable {
   /** Aborted (with the reason) when the lease is lost or released. */
@@ -108,7 +109,8 @@ export class Lease implements AsyncDisposable {
         }),
       );
     else if (state === 'expired') this.lose(new SessionExpiredError(this.path));
-    else this.lose(new SessionExpiredError(this.path, { message: 'the session is closed' }));
+    // `closing`: lost from the call to close(), as the close may apply elsewhere first.
+    else this.lose(new SessionExpiredError(this.path, { message: `the session is ${state}` }));
   }
 
   private watchZnode(): void {
@@ -147,10 +149,27 @@ export class Lease implements AsyncDisposable {
 
 /** Deletes `path` if the session still can; a missing node or an ended session is fine. */
 export async function deleteQuietly(session: Session, path: string): Promise<void> {
-  if (session.state === 'expired' || session.state === 'closed') return;
+  // A closing session's close takes its ephemerals along (and it accepts no other write).
+  if (hasEnded(session)) return;
   try {
     await session.delete(path);
   } catch {
     // NoNode (already gone) or SessionExpired (gone with the session).
   }
+}
+
+/**
+ * The lease for a turn just taken, or the reason it is already lost (the session was suspended
+ * or started closing in between): a recipe never hands out a lease that is lost on arrival.
+ */
+export async function leaseOf(
+  session: Session,
+  turn: { readonly path: string; readonly czxid: number },
+  onRelease: (lease: Lease) => Promise<void>,
+): Promise<Lease> {
+  const lease = new Lease(session, turn.path, turn.czxid, onRelease);
+  const lost = lease.lostBecause;
+  if (lost === null) return lease;
+  await lease.end();
+  throw lost;
 }

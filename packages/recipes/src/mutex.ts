@@ -14,7 +14,7 @@
 import { CairnError, type Session } from '@cairn/node';
 import { predecessor, type QueueKind, takeTurn } from './internal/turn.js';
 import { deadlineSignal, type RecipeOptions, timersOf } from './internal/util.js';
-import { Lease } from './lease.js';
+import { type Lease, leaseOf } from './lease.js';
 
 export interface AcquireOptions {
   readonly signal?: AbortSignal;
@@ -112,7 +112,7 @@ export class Mutex {
         this.options.data ?? new Uint8Array(0),
         deadline.signal,
       );
-      return new Lease(this.session, turn.path, turn.czxid, (lease) => this.releaseLease(lease));
+      return await leaseOf(this.session, turn, (lease) => this.releaseLease(lease));
     } finally {
       deadline.dispose();
     }

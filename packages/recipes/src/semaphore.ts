@@ -11,7 +11,7 @@
 import type { Session } from '@cairn/node';
 import { type QueueKind, takeTurn } from './internal/turn.js';
 import { deadlineSignal, timersOf } from './internal/util.js';
-import { Lease } from './lease.js';
+import { type Lease, leaseOf } from './lease.js';
 import type { AcquireOptions, MutexOptions } from './mutex.js';
 
 export class Semaphore {
@@ -43,7 +43,7 @@ export class Semaphore {
         this.options.data ?? new Uint8Array(0),
         deadline.signal,
       );
-      return new Lease(this.session, turn.path, turn.czxid, (lease) => lease.end());
+      return await leaseOf(this.session, turn, (lease) => lease.end());
     } finally {
       deadline.dispose();
     }

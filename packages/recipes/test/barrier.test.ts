@@ -68,6 +68,46 @@ describe(`barriers (seed ${SEED})`, () => {
     expect((await c.settle((sessions[0] as Session).getChildren('/db'))).children).toEqual([]);
   });
 
+  it('four participants reuse one double barrier for three rounds', async () => {
+    cluster = await TestCluster.start({ size: 3, seed: SEED + 3 });
+    const c = cluster;
+    const sessions = await sessionsOn(c, 4);
+    const rounds = 3;
+    const entered = Array.from({ length: rounds }, () => [] as number[]);
+    const passedEnter = Array.from({ length: rounds }, () => [] as number[]);
+    const left = Array.from({ length: rounds }, () => [] as number[]);
+    const passedLeave = Array.from({ length: rounds }, () => [] as number[]);
+    await c.settle(
+      Promise.all(
+        sessions.map(async (s, i) => {
+          const barrier = new DoubleBarrier(s, '/db', { id: `p${i}`, count: 4, timers: c.time });
+          for (let round = 0; round < rounds; round++) {
+            // p0 is always first back; p3 dawdles before entering and leaving.
+            await at(c, i * 25);
+            entered[round]?.push(c.time.now());
+            await barrier.enter({ timeoutMs: 5000 });
+            passedEnter[round]?.push(c.time.now());
+            await at(c, i * 15);
+            left[round]?.push(c.time.now());
+            await barrier.leave({ timeoutMs: 5000 });
+            passedLeave[round]?.push(c.time.now());
+          }
+        }),
+      ),
+      30_000,
+    );
+    for (let round = 0; round < rounds; round++) {
+      expect(passedEnter[round]).toHaveLength(4);
+      expect(Math.min(...(passedEnter[round] ?? []))).toBeGreaterThanOrEqual(
+        Math.max(...(entered[round] ?? [])),
+      );
+      expect(Math.min(...(passedLeave[round] ?? []))).toBeGreaterThanOrEqual(
+        Math.max(...(left[round] ?? [])),
+      );
+    }
+    expect((await c.settle((sessions[0] as Session).getChildren('/db'))).children).toEqual([]);
+  });
+
   it('a participant partitioned away leaves implicitly when its session expires', async () => {
     cluster = await TestCluster.start({ size: 3, seed: SEED + 2 });
     const c = cluster;

@@ -3,7 +3,9 @@
  * many candidates over the members lead one at a time in candidacy order with rising fencing
  * tokens, and every observer learns each leader; a leader whose member is partitioned away or
  * killed is told it lost leadership before the next leader's task starts; a latch hands over
- * when its holder closes.
+ * when its holder closes; a selector whose member is cut off only briefly (suspended, healed
+ * before expiry) gives up leadership at suspension and campaigns again on the same session;
+ * leadership is lost from the call to `session.close()`.
  */
 import type { CairnNode, Session } from '@cairn/node';
 import { TestCluster } from '@cairn/node/testing';
@@ -167,5 +169,85 @@ describe(`leader election (seed ${SEED})`, () => {
     expect(await c.settle(e.leader())).toBe('l1');
     for (const latch of latches) await c.settle(latch.close());
     expect(await c.settle(e.leader())).toBeNull();
+  });
+
+  it('a selector cut off briefly loses at suspension, then campaigns again on the same session', async () => {
+    cluster = await TestCluster.start({ size: 3, seed: SEED + 4 });
+    const c = cluster;
+    const leader = await leaderOf(c);
+    const [cut, other] = followersOf(c, leader) as [CairnNode, CairnNode];
+    const log: string[] = [];
+    let inside = 0;
+    let insideMax = 0;
+    const tokens: number[] = [];
+    const selector = (session: Session, id: string, tenureMs: number): LeaderSelector =>
+      new LeaderSelector(
+        session,
+        '/election',
+        async (leadership) => {
+          inside++;
+          insideMax = Math.max(insideMax, inside);
+          tokens.push(leadership.fencingToken);
+          log.push(`${id} leads`);
+          // Leads for its tenure, or until told it lost leadership.
+          await new Promise<void>((resolve) => {
+            const onLost = (): void => {
+              c.time.clearTimeout(handle);
+              log.push(`${id} lost`);
+              resolve();
+            };
+            const handle = c.time.setTimeout(() => {
+              leadership.signal.removeEventListener('abort', onLost);
+              resolve();
+            }, tenureMs);
+            leadership.signal.addEventListener('abort', onLost, { once: true });
+          });
+          inside--;
+        },
+        { id, timers: c.time },
+      );
+    const lonely = await c.settle(cut.session({ timeoutMs: 900 }));
+    const a = selector(lonely, 'a', 5000);
+    a.start();
+    await c.waitFor(() => a.isLeader, 2000, 'a leads');
+    const b = selector(await c.settle(other.session({ timeoutMs: 5000 })), 'b', 200);
+    b.start();
+    await c.run(50);
+    const states: string[] = [];
+    lonely.onStateChange((state) => states.push(state));
+    // Cut off past two thirds of the timeout (suspended), healed well before it expires.
+    c.network.partition([cut.id], [leader.id, other.id]);
+    await c.waitFor(() => lonely.state === 'suspended', 2000, 'suspended');
+    expect(a.isLeader).toBe(false);
+    expect(log).toEqual(['a leads', 'a lost']);
+    c.network.heal();
+    await c.waitFor(() => lonely.state === 'connected', 2000, 'reconnected');
+    // b leads next (a's old candidacy is withdrawn), then a again: it campaigned anew.
+    await c.waitFor(() => log.filter((line) => line === 'a leads').length === 2, 10_000, 'a again');
+    expect(log.slice(0, 4)).toEqual(['a leads', 'a lost', 'b leads', 'a leads']);
+    expect(states).toEqual(['suspended', 'connected']);
+    expect(insideMax).toBe(1);
+    for (let i = 1; i < tokens.length; i++)
+      expect(tokens[i] as number).toBeGreaterThan(tokens[i - 1] as number);
+    await c.settle(a.close());
+    await c.settle(b.close());
+  });
+
+  it('leadership is lost from the call to close(), before the close applies', async () => {
+    cluster = await TestCluster.start({ size: 3, seed: SEED + 5 });
+    const c = cluster;
+    const [session] = (await sessionsOn(c, 1)) as [Session];
+    const latch = new LeaderLatch(session, '/latch', { id: 'a', timers: c.time });
+    latch.start();
+    const lease = await c.settle(latch.await());
+    const closed = session.close();
+    expect(session.state).toBe('closing');
+    expect(lease.lost).toBe(true);
+    expect(lease.lostBecause).toMatchObject({ code: 'SessionExpired' });
+    expect(latch.hasLeadership()).toBe(false);
+    await c.settle(closed);
+    await expect(c.settle(latch.await({ timeoutMs: 1000 }))).rejects.toMatchObject({
+      code: 'SessionExpired',
+    });
   });
 });

@@ -115,12 +115,21 @@ export async function ensurePath(session: Session, path: string): Promise<void> 
   }
 }
 
-/** The error a session in `state` fails calls with, or null while it may still be used. */
+/**
+ * The error a session in `state` fails calls with, or null while it may still be used. A
+ * `closing` session is as good as closed: its close may already have applied on another member,
+ * taking its ephemerals (and whatever they held) along.
+ */
 export function endedError(session: Session): CairnError | null {
   if (session.state === 'expired') return new SessionExpiredError();
-  if (session.state === 'closed')
-    return new SessionExpiredError(undefined, { message: 'the session is closed' });
+  if (session.state === 'closed' || session.state === 'closing')
+    return new SessionExpiredError(undefined, { message: `the session is ${session.state}` });
   return null;
+}
+
+/** Whether the session has ended or is ending (expired, closing or closed). */
+export function hasEnded(session: Session): boolean {
+  return endedError(session) !== null;
 }
 
 /**
