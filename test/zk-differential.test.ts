@@ -31,11 +31,15 @@ import {
   type NpmStat,
   zookeeper,
 } from './support/npm-zk-client.js';
-import { StandaloneZooKeeper, zookeeperMissing } from './support/zookeeper-standalone.js';
+import {
+  fourLetterWord,
+  StandaloneZooKeeper,
+  zookeeperMissing,
+} from './support/zookeeper-standalone.js';
 
 const SEED = Number(process.env.CAIRN_SEED ?? 20261122) >>> 0;
 /** Operations per run. */
-const OPERATIONS = 400;
+const OPERATIONS = 1_000;
 /** Polls (of 20 ms) for B's closed session to take its ephemerals with it. */
 const CLOSE_POLLS = 500;
 const missing = zookeeperMissing();
@@ -375,6 +379,17 @@ describe.skipIf(missing !== null)(
       }
       if (expected.join('\n') !== actual.join('\n')) expect.fail(firstDifference(expected, actual));
       expect(actual.length).toBeGreaterThan(OPERATIONS);
+      // The same tree, counted as ZooKeeper counts it (srvr's Node count), once both have
+      // closed A's session (the npm client's close does not wait for it).
+      const nodeCount = async (port: number) =>
+        /^Node count: (\d+)$/m.exec(await fourLetterWord(port, 'srvr'))?.[1];
+      let counts: (string | undefined)[] = [];
+      for (let i = 0; i < CLOSE_POLLS; i++) {
+        counts = await Promise.all([nodeCount(zk.port), nodeCount(port)]);
+        if (counts[0] === counts[1]) break;
+        await pause(20);
+      }
+      expect(counts[1], 'Node count (ZooKeeper, Cairn)').toBe(counts[0]);
     }, 90_000);
 
     // DIFFERENCE (cversion; in packages/znode, owned by the lead, if anywhere): Cairn counts

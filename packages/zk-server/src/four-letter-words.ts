@@ -56,6 +56,14 @@ function mode(node: CairnNode): string {
   return status.role === 'leader' ? 'leader' : 'follower';
 }
 
+/**
+ * ZooKeeper's node count: its DataTree holds the root twice (under "" and "/"), so it reports
+ * one more than there are znodes (5 on a fresh tree); scripts that compare counts see the same.
+ */
+function nodeCount(node: CairnNode): number {
+  return node.status().znodes + 1;
+}
+
 function outstanding(ctx: FourLetterWordContext): number {
   let total = 0;
   for (const connection of ctx.connections) total += connection.outstanding;
@@ -73,7 +81,7 @@ function summary(ctx: FourLetterWordContext): string {
     `Outstanding: ${outstanding(ctx)}`,
     `Zxid: 0x${status.applied.toString(16)}`,
     `Mode: ${mode(ctx.node)}`,
-    `Node count: ${status.znodes}`,
+    `Node count: ${nodeCount(ctx.node)}`,
     '',
   ].join('\n');
 }
@@ -129,7 +137,7 @@ function mntr(ctx: FourLetterWordContext): string {
     ['zk_packets_sent', ctx.stats.packetsSent],
     ['zk_num_alive_connections', ctx.connections.size],
     ['zk_outstanding_requests', outstanding(ctx)],
-    ['zk_znode_count', status.znodes],
+    ['zk_znode_count', nodeCount(ctx.node)],
     ['zk_watch_count', watchCounts(ctx).total],
     ['zk_global_sessions', status.sessions],
     ['zk_uptime', Date.now() - ctx.stats.startedAt],
