@@ -103,6 +103,15 @@ describe('bench and demo smoke', () => {
     }
   });
 
+  it('runs the recipes example', () => {
+    const { status, output } = runScript('examples/recipes.ts');
+    expect(status, output).toBe(0);
+    expect(output).not.toContain('FAILED');
+    expect(output).toMatch(
+      /^ok: \d+ leaderships one at a time, counter 15 after 15 critical sections, all 3 members saw config version \d+$/m,
+    );
+  });
+
   it('runs the demo to its final line', () => {
     const { status, output } = runScript('examples/demo.ts');
     expect(status, output).toBe(0);
