@@ -16,6 +16,7 @@ import { LevelLog, MemoryDurableLog } from '@cairn/storage-level';
 import { TcpTransport } from '@cairn/transport-tcp';
 import {
   ConnectionLossError,
+  isCairnError,
   type Notification,
   SessionExpiredError,
   type SessionId,
@@ -82,6 +83,8 @@ const runtimePackr = new Packr({
   bundleStrings: false,
 });
 
+/** Draws of a session id before giving up (a collision needs the clock to have gone back). */
+const SESSION_ID_ATTEMPTS = 5;
 /** Touch reports remembered while waiting for their answer. */
 const TOUCHES_REMEMBERED = 64;
 
@@ -127,6 +130,8 @@ export class CairnNode {
   private inflight = 0;
   private readonly slotWaiters: (() => void)[] = [];
   private readonly closeWaiters: (() => void)[] = [];
+  /** Leader only: snapshots sent and when to give up waiting for the follower to install them. */
+  private readonly snapshotsSent = new Map<NodeId, number>();
   /** Attaches in progress on this node, by claim nonce. */
   private readonly claimWaiters = new Map<
     string,
@@ -162,12 +167,11 @@ export class CairnNode {
     });
     const nonce = options.random.nextInt(0x7fff_ffff);
     this.readNonce = `${options.id}.${nonce.toString(36)}`;
-    // Session ids: this node's id in the high 16 bits (never 0, never 0xFF.., never negative),
-    // then a counter started from the clock so a restarted node does not reuse its old ids.
     this.sessionCounter = (BigInt(options.id) << 48n) | (BigInt(options.clock.now()) << 4n);
     transport.onMessage((message) => this.receive(message));
     transport.onUnreachable((peer) => {
       this.core.reportUnreachable(peer);
+      if (this.snapshotsSent.delete(peer)) this.core.reportSnapshot(peer, false);
       this.process();
     });
     // Entries the storage answered 'unavailable' for (not in its cache) have been loaded.
@@ -199,18 +203,36 @@ export class CairnNode {
       Math.max(options.timeoutMs ?? 10_000, this.options.sessionTimeoutMinMs),
       this.options.sessionTimeoutMaxMs,
     );
-    this.sessionCounter++;
-    const id = toSessionId(BigInt.asIntN(64, this.sessionCounter));
-    const password = this.options.random.bytes(16);
-    const session = new Session(this, id, password, timeoutMs);
-    this.sessions.set(id, session);
-    try {
-      await session.open(options.signal);
-    } catch (error) {
-      this.sessions.delete(id);
-      throw error;
+    for (let attempt = 1; ; attempt++) {
+      const id = this.nextSessionId();
+      const password = this.options.random.bytes(16);
+      const session = new Session(this, id, password, timeoutMs);
+      this.sessions.set(id, session);
+      try {
+        await session.open(options.signal);
+        return session;
+      } catch (error) {
+        this.sessions.delete(id);
+        // Another session holds this id (this node's clock went back since it drew it): draw again.
+        if (isCairnError(error) && error.code === 'NodeExists' && attempt < SESSION_ID_ATTEMPTS)
+          continue;
+        throw error;
+      }
     }
-    return session;
+  }
+
+  /**
+   * Session ids: this node's id in the high 16 bits (never 0, never negative, never 0xFF in the
+   * high byte), then a counter started from the clock and kept above every id of this node the
+   * tree holds, so a restarted node does not reuse its old ids.
+   */
+  private nextSessionId(): SessionId {
+    const prefix = BigInt(this.id) << 48n;
+    for (const id of this.machine.tree.sessionIds())
+      if (id >> 48n === BigInt(this.id) && id >= this.sessionCounter) this.sessionCounter = id;
+    this.sessionCounter = this.sessionCounter < prefix ? prefix : this.sessionCounter;
+    this.sessionCounter++;
+    return toSessionId(BigInt.asIntN(64, this.sessionCounter));
   }
 
   /**
@@ -571,7 +593,12 @@ export class CairnNode {
   private async handleReady(ready: Ready): Promise<void> {
     if (ready.softState !== null) this.roleChanged(ready.softState.role, ready.softState.leader);
     // 1. Messages that do not wait for durability.
-    if (ready.messages.length > 0) this.transport.send(ready.messages);
+    if (ready.messages.length > 0) {
+      this.transport.send(ready.messages);
+      for (const message of ready.messages)
+        if (message.type === 'Snapshot')
+          this.snapshotSent(message.to, message.snapshot.data.length);
+    }
     // 2. One synced write: snapshot, entries, hard state.
     if (ready.snapshot !== null || ready.entries.length > 0 || ready.hardState !== null) {
       const started = this.options.clock.now();
@@ -779,10 +806,30 @@ export class CairnNode {
     if (this.role === 'leader') {
       this.expireSessions(now);
       this.reap(now);
+      this.checkSnapshotsSent(now);
     }
     for (const session of this.sessions.values()) session.onTick(now);
     this.retryReads(now);
     this.process();
+  }
+
+  /**
+   * The transport cannot say whether a snapshot arrived. A follower that installs it answers
+   * with its new index and leaves the snapshot state by itself; one that never got it would
+   * wait forever, so after a while (three election timeouts plus 1 s per 10 MB) the core is
+   * told the snapshot failed and probes again, sending another if needed.
+   */
+  private snapshotSent(to: NodeId, bytes: number): void {
+    const waitMs = this.electionTimeoutMs() * 3 + Math.ceil(bytes / 10_000);
+    this.snapshotsSent.set(to, this.options.clock.now() + waitMs);
+  }
+
+  private checkSnapshotsSent(now: number): void {
+    for (const [peer, deadline] of this.snapshotsSent) {
+      if (now < deadline) continue;
+      this.snapshotsSent.delete(peer);
+      this.core.reportSnapshot(peer, false);
+    }
   }
 
   private retryReads(now: number): void {

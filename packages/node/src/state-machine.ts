@@ -155,11 +155,16 @@ export class StateMachine {
   ): AppliedCommand {
     const base = { kind: 'txn' as const, index, txn, seq };
     if (txn.type === 'createSession') {
-      if (this.tree.session(txn.sessionId) !== null)
+      const existing = this.tree.session(txn.sessionId);
+      // A retry of the same request (same password) is a duplicate; another password means two
+      // sessions drew one id (a clock that went back): refused, and the node draws again.
+      if (existing !== null)
         return {
           ...base,
           outcome: 'duplicate',
-          result: { ok: true, type: 'createSession' },
+          result: sameBytes(existing.password, txn.password)
+            ? { ok: true, type: 'createSession' }
+            : { ok: false, type: 'session', error: { code: 'NodeExists' } },
           events: [],
         };
       if (this.closedSet.has(txn.sessionId))

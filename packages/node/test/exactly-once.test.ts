@@ -171,6 +171,28 @@ describe('the state machine applies each request of a session once', () => {
       error: { code: 'SessionExpired' },
     });
   });
+
+  it('a createSession for a live id with another password is refused, not shared', () => {
+    const f = new Feeder();
+    f.open();
+    const retry = f.txn(
+      { type: 'createSession', sessionId: SID, timeoutMs: 1000, password: new Uint8Array(16) },
+      0,
+    );
+    expect(retry.result).toEqual({ ok: true, type: 'createSession' });
+    const other = f.txn(
+      {
+        type: 'createSession',
+        sessionId: SID,
+        timeoutMs: 1000,
+        password: new Uint8Array(16).fill(9),
+      },
+      0,
+    );
+    expect(other.outcome).toBe('duplicate');
+    expect(other.result).toMatchObject({ ok: false, error: { code: 'NodeExists' } });
+    expect(f.machine.tree.session(SID)?.password).toEqual(new Uint8Array(16));
+  });
 });
 
 let cluster: TestCluster | null = null;
