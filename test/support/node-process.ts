@@ -7,6 +7,9 @@
 //
 // It counts the node's own ticks through the injected `Timers` (the tick timer is the one
 // armed with `tickMs`), so the parent can state a wait in ticks rather than in milliseconds.
+import { writeFileSync } from 'node:fs';
+import { Session as InspectorSession } from 'node:inspector';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { type CairnNode, createNode, type Session, systemTimers, type Timers } from '@cairn/node';
 import type {
@@ -18,6 +21,29 @@ import type {
 } from './protocol.js';
 
 const config = JSON.parse(process.argv[2] ?? '{}') as NodeProcessConfig;
+
+// CAIRN_CPU_PROFILE_DIR=<dir>: profile this process and write <dir>/node<id>.cpuprofile on
+// SIGTERM (NODE_OPTIONS may not carry --cpu-prof). For finding where a bench's time goes.
+const profileDir = process.env.CAIRN_CPU_PROFILE_DIR;
+const profiler = profileDir === undefined ? null : new InspectorSession();
+if (profiler !== null) {
+  profiler.connect();
+  profiler.post('Profiler.enable');
+  profiler.post('Profiler.start');
+}
+function writeProfile(): Promise<void> {
+  return new Promise((resolve) => {
+    if (profiler === null || profileDir === undefined) return resolve();
+    profiler.post('Profiler.stop', (error, result) => {
+      if (error === null)
+        writeFileSync(
+          join(profileDir, `node${config.id}.cpuprofile`),
+          JSON.stringify(result.profile),
+        );
+      resolve();
+    });
+  });
+}
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -78,6 +104,7 @@ function status(): ProcessStatus {
     leaderChanges: m.leaderChanges.value,
     syncs: m.persistLatency.count,
     appliedEntries: m.applied.value,
+    metrics: m.toObject(),
   };
 }
 
@@ -201,6 +228,8 @@ process.stdin.on('end', () => {
   void node.close().then(() => process.exit(0));
 });
 process.on('SIGTERM', () => {
-  void node.close().then(() => process.exit(0));
+  void writeProfile()
+    .then(() => node.close())
+    .then(() => process.exit(0));
 });
 reply({ event: 'ready', id: config.id });

@@ -63,6 +63,11 @@ export interface ProcessStatus extends NodeStatus {
   /** Synced storage writes so far, and committed entries applied so far. */
   readonly syncs: number;
   readonly appliedEntries: number;
+  /** `node.metrics.toObject()`. */
+  readonly metrics: Record<
+    string,
+    number | { count: number; sum: number; p50: number; p99: number }
+  >;
 }
 
 /** A `getMany` answer per path: the data, or the error code. */
