@@ -3,7 +3,8 @@
  * concurrently lose no update (compare-and-set on the version, retried with backoff); a
  * participant whose member is partitioned away fails or succeeds as a whole and the others go
  * on; the property test adds random deltas from random members at random times and checks the
- * total. Seeded from CAIRN_SEED, virtual time.
+ * total; its sibling plants a bug (a blind write, no version check) and proves the property
+ * notices. Seeded from CAIRN_SEED, virtual time.
  */
 import type { CairnNode, Session } from '@cairn/node';
 import { seededNodeRandom } from '@cairn/node';
@@ -89,47 +90,99 @@ describe(`shared counter (seed ${SEED})`, () => {
 
   it(`property: random adds from random members at random times sum exactly (seed ${SEED})`, async () => {
     await fc.assert(
-      fc.asyncProperty(
-        fc.array(
-          fc.record({
-            member: fc.integer({ min: 0, max: 2 }),
-            atMs: fc.integer({ min: 0, max: 100 }),
-            delta: fc.integer({ min: -5, max: 5 }),
-          }),
-          { minLength: 1, maxLength: 12 },
-        ),
-        fc.integer({ min: 1, max: 1000 }),
-        async (adds, seed) => {
-          const c = await TestCluster.start({ size: 3, seed });
-          try {
-            const random = seededNodeRandom(seed);
-            const nodes = [...c.nodes.values()].sort((a, b) => a.id - b.id);
-            const sessions = await Promise.all(
-              nodes.map((n) => c.settle(n.session({ timeoutMs: 5000 }))),
-            );
-            await c.settle(
-              Promise.all(
-                adds.map(async (add) => {
-                  await new Promise<void>((resolve) => c.time.setTimeout(resolve, add.atMs));
-                  const counter = new SharedCounter(sessions[add.member] as Session, '/n', {
-                    timers: c.time,
-                    random: () => random.nextInt(1_000_000) / 1_000_000,
-                    attemptsMax: 100,
-                  });
-                  await counter.add(add.delta);
-                }),
-              ),
-              60_000,
-            );
-            const total = adds.reduce((sum, add) => sum + add.delta, 0);
-            const counter = new SharedCounter(sessions[0] as Session, '/n');
-            expect(await c.settle(counter.get({ linearizable: true }))).toBe(total);
-          } finally {
-            await c.close();
-          }
-        },
-      ),
+      fc.asyncProperty(adds, fc.integer({ min: 1, max: 1000 }), async (plan, seed) => {
+        expect(await addAll(plan, seed, sharedCounter)).toBeNull();
+      }),
       { seed: SEED, numRuns: 30 },
     );
   });
+
+  it('notices a planted bug: a counter that writes without checking the version', async () => {
+    // Read, add, write back blindly: two concurrent adds can both read the same old value.
+    const blind: MakeCounter = (session) => ({
+      add: async (delta) => {
+        const old = await new SharedCounter(session, '/n').get();
+        const data = new TextEncoder().encode(JSON.stringify(old + delta));
+        const created = await codeOf(session.create('/n', data));
+        if (created !== 'Ok') await session.setData('/n', data, -1);
+      },
+    });
+    const found: string[] = [];
+    const concurrent = fc.array(
+      fc.record({
+        member: fc.integer({ min: 0, max: 2 }),
+        atMs: fc.constant(0),
+        delta: fc.integer({ min: 1, max: 5 }),
+      }),
+      { minLength: 2, maxLength: 6 },
+    );
+    const result = await fc.check(
+      fc.asyncProperty(concurrent, async (plan) => {
+        const broken = await addAll(plan, SEED, blind);
+        if (broken !== null) found.push(broken);
+        return broken === null;
+      }),
+      { seed: SEED, numRuns: 5 },
+    );
+    expect(result.failed).toBe(true);
+    expect(found[0]).toMatch(/^the count is -?\d+, not -?\d+$/);
+  });
 });
+
+interface Add {
+  readonly member: number;
+  readonly atMs: number;
+  readonly delta: number;
+}
+
+const adds = fc.array(
+  fc.record({
+    member: fc.integer({ min: 0, max: 2 }),
+    atMs: fc.integer({ min: 0, max: 100 }),
+    delta: fc.integer({ min: -5, max: 5 }),
+  }),
+  { minLength: 1, maxLength: 12 },
+);
+
+type MakeCounter = (
+  session: Session,
+  c: TestCluster,
+  random: () => number,
+) => { add(delta: number): Promise<unknown> };
+
+const sharedCounter: MakeCounter = (session, c, random) =>
+  new SharedCounter(session, '/n', { timers: c.time, random, attemptsMax: 100 });
+
+/** Runs the adds; returns null when the count is their sum, else what went wrong. */
+async function addAll(
+  plan: readonly Add[],
+  seed: number,
+  makeCounter: MakeCounter,
+): Promise<string | null> {
+  const c = await TestCluster.start({ size: 3, seed });
+  try {
+    const random = seededNodeRandom(seed);
+    const nodes = [...c.nodes.values()].sort((a, b) => a.id - b.id);
+    const sessions = await Promise.all(nodes.map((n) => c.settle(n.session({ timeoutMs: 5000 }))));
+    await c.settle(
+      Promise.all(
+        plan.map(async (add) => {
+          await new Promise<void>((resolve) => c.time.setTimeout(resolve, add.atMs));
+          const counter = makeCounter(
+            sessions[add.member] as Session,
+            c,
+            () => random.nextInt(1_000_000) / 1_000_000,
+          );
+          await counter.add(add.delta);
+        }),
+      ),
+      60_000,
+    );
+    const total = plan.reduce((sum, add) => sum + add.delta, 0);
+    const counter = new SharedCounter(sessions[0] as Session, '/n');
+    const count = await c.settle(counter.get({ linearizable: true }));
+    return count === total ? null : `the count is ${count}, not ${total}`;
+  } finally {
+    await c.close();
+  }
+}

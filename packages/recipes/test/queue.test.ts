@@ -3,7 +3,9 @@
  * sessions over the members move 60 items, each taken exactly once; one producer's items come
  * out in order; priorities come out lowest first; a consumer whose member is partitioned away
  * fails with SessionExpired and loses no item. The property test puts and takes from random
- * members at random times and checks that what was taken is what was put. Seeded, virtual time.
+ * members at random times and checks that what was taken is what was put; its sibling plants a
+ * bug (a take that does not own the item it deletes) and proves the property notices. Seeded,
+ * virtual time.
  */
 import type { CairnNode, Session } from '@cairn/node';
 import { TestCluster } from '@cairn/node/testing';
@@ -90,47 +92,117 @@ describe(`queues (seed ${SEED})`, () => {
 
   it(`property: items put and taken at random times from random members, each once (seed ${SEED})`, async () => {
     await fc.assert(
-      fc.asyncProperty(
-        fc.array(
-          fc.record({
-            putMember: fc.integer({ min: 0, max: 2 }),
-            takeMember: fc.integer({ min: 0, max: 2 }),
-            putAtMs: fc.integer({ min: 0, max: 100 }),
-            takeAtMs: fc.integer({ min: 0, max: 100 }),
-          }),
-          { minLength: 1, maxLength: 10 },
-        ),
-        fc.integer({ min: 1, max: 1000 }),
-        async (items, seed) => {
-          const c = await TestCluster.start({ size: 3, seed });
-          try {
-            const nodes = [...c.nodes.values()].sort((a, b) => a.id - b.id);
-            const sessions = await Promise.all(
-              nodes.map((n) => c.settle(n.session({ timeoutMs: 5000 }))),
-            );
-            const queueOn = (member: number): DistributedQueue =>
-              new DistributedQueue(sessions[member] as Session, '/q', { timers: c.time });
-            const at = (ms: number): Promise<void> =>
-              new Promise((resolve) => c.time.setTimeout(resolve, ms));
-            const taken: string[] = [];
-            await c.settle(
-              Promise.all(
-                items.flatMap((item, i) => [
-                  at(item.putAtMs).then(() => queueOn(item.putMember).put(enc(`i${i}`))),
-                  at(item.takeAtMs).then(async () =>
-                    taken.push(dec(await queueOn(item.takeMember).take({ timeoutMs: 30_000 }))),
-                  ),
-                ]),
-              ),
-              60_000,
-            );
-            expect([...taken].sort()).toEqual(items.map((_, i) => `i${i}`).sort());
-          } finally {
-            await c.close();
-          }
-        },
-      ),
+      fc.asyncProperty(items, fc.integer({ min: 1, max: 1000 }), async (plan, seed) => {
+        expect(await putAndTake(plan, seed, distributedQueue)).toBeNull();
+      }),
       { seed: SEED, numRuns: 30 },
     );
   });
+
+  it('notices a planted bug: a take that reads the first item without winning its delete', async () => {
+    // Takes the first item it sees and deletes it quietly: two takers can both get it.
+    const careless: MakeQueue = (session, c) => {
+      const queue = new DistributedQueue(session, '/q', { timers: c.time });
+      return {
+        put: (data) => queue.put(data),
+        take: async () => {
+          for (;;) {
+            const names = (await session.getChildren('/q')).children.filter((n) =>
+              n.startsWith('item-'),
+            );
+            const first = names.sort()[0];
+            if (first !== undefined) {
+              const { data } = await session.getData(`/q/${first}`);
+              await codeOf(session.delete(`/q/${first}`));
+              return data;
+            }
+            await new Promise<void>((resolve) => c.time.setTimeout(resolve, 5));
+          }
+        },
+      };
+    };
+    const found: string[] = [];
+    const rush = fc.array(
+      fc.record({
+        putMember: fc.integer({ min: 0, max: 2 }),
+        takeMember: fc.integer({ min: 0, max: 2 }),
+        putAtMs: fc.constant(0),
+        takeAtMs: fc.constant(30),
+      }),
+      { minLength: 3, maxLength: 6 },
+    );
+    const result = await fc.check(
+      fc.asyncProperty(rush, async (plan) => {
+        const broken = await putAndTake(plan, SEED, careless);
+        if (broken !== null) found.push(broken);
+        return broken === null;
+      }),
+      { seed: SEED, numRuns: 5 },
+    );
+    expect(result.failed).toBe(true);
+    expect(found[0]).toMatch(/^taken .* but put /);
+  });
 });
+
+interface Item {
+  readonly putMember: number;
+  readonly takeMember: number;
+  readonly putAtMs: number;
+  readonly takeAtMs: number;
+}
+
+const items = fc.array(
+  fc.record({
+    putMember: fc.integer({ min: 0, max: 2 }),
+    takeMember: fc.integer({ min: 0, max: 2 }),
+    putAtMs: fc.integer({ min: 0, max: 100 }),
+    takeAtMs: fc.integer({ min: 0, max: 100 }),
+  }),
+  { minLength: 1, maxLength: 10 },
+);
+
+type MakeQueue = (
+  session: Session,
+  c: TestCluster,
+) => { put(data: Uint8Array): Promise<unknown>; take(): Promise<Uint8Array> };
+
+const distributedQueue: MakeQueue = (session, c) => {
+  const queue = new DistributedQueue(session, '/q', { timers: c.time });
+  return { put: (data) => queue.put(data), take: () => queue.take({ timeoutMs: 30_000 }) };
+};
+
+/** Puts and takes one item per plan entry; null when what was taken is what was put. */
+async function putAndTake(
+  plan: readonly Item[],
+  seed: number,
+  makeQueue: MakeQueue,
+): Promise<string | null> {
+  const c = await TestCluster.start({ size: 3, seed });
+  try {
+    const nodes = [...c.nodes.values()].sort((a, b) => a.id - b.id);
+    const sessions = await Promise.all(nodes.map((n) => c.settle(n.session({ timeoutMs: 5000 }))));
+    const queueOn = (member: number) => makeQueue(sessions[member] as Session, c);
+    const at = (ms: number): Promise<void> =>
+      new Promise((resolve) => c.time.setTimeout(resolve, ms));
+    const taken: string[] = [];
+    await c.settle(
+      Promise.all(
+        plan.flatMap((item, i) => [
+          at(item.putAtMs).then(() => queueOn(item.putMember).put(enc(`i${i}`))),
+          at(item.takeAtMs).then(async () =>
+            taken.push(dec(await queueOn(item.takeMember).take())),
+          ),
+        ]),
+      ),
+      60_000,
+    );
+    const got = [...taken].sort().join(',');
+    const put = plan
+      .map((_, i) => `i${i}`)
+      .sort()
+      .join(',');
+    return got === put ? null : `taken ${got} but put ${put}`;
+  } finally {
+    await c.close();
+  }
+}
