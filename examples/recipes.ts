@@ -113,13 +113,28 @@ async function member(id: number, peerList: string, dir: string): Promise<void> 
         .add(leadership.guard())
         .setData('/demo/config', encode(next), stat.version)
         .commit();
-      await sleep(150);
+      // Lead a while, but stop at once when told leadership ended (lost, or the selector
+      // closed): the signal aborts before our candidate znode is deleted.
+      let to = node.applied;
+      await new Promise<void>((resolve) => {
+        const end = (): void => {
+          clearTimeout(timer);
+          to = node.applied;
+          resolve();
+        };
+        const timer = setTimeout(() => {
+          leadership.signal.removeEventListener('abort', end);
+          end();
+        }, 150);
+        if (leadership.signal.aborted) end();
+        else leadership.signal.addEventListener('abort', end, { once: true });
+      });
       report({
         kind: 'lead',
         member: id,
         token: leadership.fencingToken,
         from,
-        to: node.applied,
+        to,
         config: next.version,
       });
     },
