@@ -23,6 +23,9 @@ import { Packr } from 'msgpackr';
  *   the results of every request up to it, so the state machine may forget them.
  * - `member`: the address book (who is reachable where), replicated so every member can dial a
  *   new one; null removes.
+ * - `incarnation`: which incarnation of its data folder a member runs on (recorded the first
+ *   time the leader hears it; null forgets it, when the member is removed). A member that comes
+ *   back with another one lost its data and is refused until removed and added again.
  * - `claim`: a session moves to another member (a ZooKeeper client reconnecting elsewhere). It
  *   checks the password and starts a new owner epoch: requests made under an older epoch are
  *   answered SessionMoved, so the old owner's stragglers cannot take the new owner's numbers.
@@ -43,7 +46,8 @@ export type Command =
       readonly password: Uint8Array;
       /** Names one attach: its retries carry the same nonce and move the session once. */
       readonly nonce: string;
-    };
+    }
+  | { readonly kind: 'incarnation'; readonly nodeId: NodeId; readonly incarnation: string | null };
 
 export const COMMAND_FORMAT = 1;
 export const STAMP_OFFSET = 1;
@@ -69,7 +73,9 @@ export function encodeCommand(command: Command, time: number): Uint8Array {
       ? { k: 't', t: txnToWire(command.txn), q: command.seq, a: command.acked, e: command.epoch }
       : command.kind === 'member'
         ? { k: 'm', n: command.nodeId, d: command.address }
-        : { k: 'c', s: command.sessionId.toString(), p: command.password, o: command.nonce },
+        : command.kind === 'claim'
+          ? { k: 'c', s: command.sessionId.toString(), p: command.password, o: command.nonce }
+          : { k: 'i', n: command.nodeId, v: command.incarnation },
   );
   const out = new Uint8Array(HEADER_BYTES + body.length);
   out[0] = COMMAND_FORMAT;
@@ -108,6 +114,13 @@ export function decodeCommand(data: Uint8Array): { command: Command; time: numbe
   if (f.k === 'm') {
     const address = f.d === null ? null : str(f.d, 'address');
     return { command: { kind: 'member', nodeId: int(f.n, 'nodeId') as NodeId, address }, time };
+  }
+  if (f.k === 'i') {
+    const incarnation = f.v === null ? null : str(f.v, 'incarnation');
+    return {
+      command: { kind: 'incarnation', nodeId: int(f.n, 'nodeId') as NodeId, incarnation },
+      time,
+    };
   }
   if (f.k === 'c')
     return {

@@ -74,7 +74,18 @@ interface PendingRead {
 }
 
 /** Runtime messages between members: session liveness reports and their answers. */
-type RuntimePayload = { k: 'touch'; n: number; s: SessionId[] } | { k: 'ack'; n: number };
+type RuntimePayload =
+  | { k: 'touch'; n: number; s: SessionId[] }
+  | { k: 'ack'; n: number }
+  /** Which incarnation of its data this member runs on (sent at start and every few ticks). */
+  | { k: 'hello'; i: string }
+  /** The cluster recorded another incarnation for the receiver: it lost its data. */
+  | { k: 'refused'; recorded: string };
+
+/** Incarnations of storages that do not record one (the memory twin), per storage object. */
+const storageIncarnations = new WeakMap<DurableLog, string>();
+/** Hellos go out every this many ticks (and at start). */
+const HELLO_EVERY_TICKS = 10;
 const runtimePackr = new Packr({
   useRecords: false,
   mapsAsObjects: true,
@@ -130,6 +141,11 @@ export class CairnNode {
   private inflight = 0;
   private readonly slotWaiters: (() => void)[] = [];
   private readonly closeWaiters: (() => void)[] = [];
+  /** This node's data incarnation, and what peers said theirs is; members refused for amnesia. */
+  private readonly incarnation: string;
+  private readonly peerIncarnations = new Map<NodeId, string>();
+  private readonly refused = new Set<NodeId>();
+  private readonly recording = new Map<NodeId, number>();
   /** Leader only: snapshots sent and when to give up waiting for the follower to install them. */
   private readonly snapshotsSent = new Map<NodeId, number>();
   /** Attaches in progress on this node, by claim nonce. */
@@ -152,6 +168,7 @@ export class CairnNode {
     if (snapshot.data.length > 0) this.machine.restore(snapshot.data, snapshot.metadata.index);
     else this.machine.applied = snapshot.metadata.index;
     this.lastSnapshotIndex = snapshot.metadata.index;
+    this.incarnation = incarnationOf(storage, options);
     this.history = new WatchHistory(
       options.watchHistoryTxns,
       this.machine.applied as number as Zxid,
@@ -186,6 +203,7 @@ export class CairnNode {
   async start(): Promise<void> {
     await this.transport.start();
     for (const [id, address] of this.machine.members) this.setPeer(id, address);
+    this.sayHello();
     this.scheduleTick();
     // A one-member cluster need not wait out an election timeout.
     const status = this.core.status();
@@ -345,7 +363,10 @@ export class CairnNode {
       (s) => !s.voters.includes(member) && !s.learners.includes(member),
       options.timeoutMs,
     );
-    if (member !== this.id) await this.proposeMember(member, null, options.timeoutMs);
+    if (member !== this.id) {
+      await this.proposeMember(member, null, options.timeoutMs);
+      await this.forgetIncarnation(member, options.timeoutMs);
+    }
   }
 
   /** Asks the leader to hand leadership to `id`; resolves once `id` leads. */
@@ -515,6 +536,8 @@ export class CairnNode {
       this.receiveRuntime(message.from, message.payload);
       return;
     }
+    // A member that came back without its data must not vote or ack as the voter it was.
+    if (this.refused.has(message.from)) return;
     if (message.type === 'Propose' && this.role === 'leader') {
       // The leader stamps every entry with its own clock (time is a fact of the log).
       const time = this.stamp();
@@ -523,11 +546,23 @@ export class CairnNode {
           ? { type: e.type, data: restamp(e.data, time) }
           : e,
       );
-      this.core.step({ ...message, entries });
+      this.step({ ...message, entries });
     } else {
-      this.core.step(message);
+      this.step(message);
     }
     this.process();
+  }
+
+  /**
+   * A message the core cannot take without breaking an invariant (a commit index beyond this
+   * node's log: its data was lost) stops the node, as every broken invariant does (STYLE §7).
+   */
+  private step(message: Message): void {
+    try {
+      this.core.step(message);
+    } catch (error) {
+      this.stop(error instanceof Error ? error : new Error(String(error)));
+    }
   }
 
   private lastStamp = 0;
@@ -594,7 +629,7 @@ export class CairnNode {
     if (ready.softState !== null) this.roleChanged(ready.softState.role, ready.softState.leader);
     // 1. Messages that do not wait for durability.
     if (ready.messages.length > 0) {
-      this.transport.send(ready.messages);
+      this.transport.send(this.toAdmitted(ready.messages));
       for (const message of ready.messages)
         if (message.type === 'Snapshot')
           this.snapshotSent(message.to, message.snapshot.data.length);
@@ -616,7 +651,8 @@ export class CairnNode {
     }
     if (this.closed) return;
     // 3. Messages that promise durability.
-    if (ready.messagesAfterPersist.length > 0) this.transport.send(ready.messagesAfterPersist);
+    if (ready.messagesAfterPersist.length > 0)
+      this.transport.send(this.toAdmitted(ready.messagesAfterPersist));
     // 4. Restore, then apply in order; release reads.
     if (ready.snapshot !== null) this.restore(ready.snapshot.data, ready.snapshot.metadata.index);
     for (const entry of ready.committedEntries) this.applyEntry(entry);
@@ -648,6 +684,10 @@ export class CairnNode {
     for (const [id, address] of this.machine.members) this.setPeer(id, address);
     // Sessions of this node that the snapshot says are gone; answers to requests it covers.
     for (const session of [...this.sessions.values()]) session.afterRestore();
+    for (const peer of [...this.peerIncarnations.keys()]) this.checkIncarnation(peer);
+    const own = this.machine.incarnations.get(this.id);
+    if (own !== undefined && own !== this.incarnation)
+      this.stop(amnesia(this.id, own, this.incarnation, null));
     // The changes the snapshot covers fired no events here: streams end, one-shots re-check.
     for (const session of [...this.sessions.values()]) session.afterSnapshot(appliedBefore, index);
     if (this.role === 'leader') this.resetDeadlines();
@@ -659,6 +699,18 @@ export class CairnNode {
     if (applied.kind === 'member') {
       if (applied.address === null) this.removePeer(applied.nodeId);
       else this.setPeer(applied.nodeId, applied.address);
+      return;
+    }
+    if (applied.kind === 'incarnation') {
+      this.recording.delete(applied.nodeId);
+      if (applied.nodeId === this.id) {
+        if (applied.incarnation !== null && applied.incarnation !== this.incarnation)
+          this.stop(amnesia(this.id, applied.incarnation, this.incarnation, null));
+      } else if (applied.incarnation === null) {
+        // Forgotten (the member was removed): whatever runs under this id next starts afresh.
+        this.peerIncarnations.delete(applied.nodeId);
+        this.refused.delete(applied.nodeId);
+      } else this.checkIncarnation(applied.nodeId);
       return;
     }
     if (applied.kind === 'claim') {
@@ -803,6 +855,7 @@ export class CairnNode {
     this.core.tick();
     const now = this.options.clock.now();
     this.touchSessions(now);
+    if (this.ticks % HELLO_EVERY_TICKS === 0) this.sayHello();
     if (this.role === 'leader') {
       this.expireSessions(now);
       this.reap(now);
@@ -811,6 +864,61 @@ export class CairnNode {
     for (const session of this.sessions.values()) session.onTick(now);
     this.retryReads(now);
     this.process();
+  }
+
+  // ---- amnesia: a member whose data was lost must not rejoin as the voter it was ---------------
+
+  /** Nothing goes to a refused member (its log is not the one the leader tracks). */
+  private toAdmitted(messages: readonly Message[]): readonly Message[] {
+    return this.refused.size === 0 ? messages : messages.filter((m) => !this.refused.has(m.to));
+  }
+
+  private sayHello(): void {
+    const s = this.core.status().confState;
+    const peers = new Set([...s.voters, ...s.votersOutgoing, ...s.learners, ...s.learnersNext]);
+    peers.delete(this.id);
+    for (const peer of [...peers].sort((a, b) => a - b))
+      this.sendRuntime(peer, { k: 'hello', i: this.incarnation });
+    if (this.role === 'leader') this.checkIncarnation(this.id);
+  }
+
+  /**
+   * Compares what `peer` (or this node) says its incarnation is with the cluster's record: the
+   * leader records one it has not seen before; a different one means the member lost its data
+   * (RELIABILITY F10): its messages are dropped here and it is told, until an operator removes
+   * and re-adds it.
+   */
+  private checkIncarnation(peer: NodeId): void {
+    const seen = peer === this.id ? this.incarnation : this.peerIncarnations.get(peer);
+    if (seen === undefined) return;
+    const recorded = this.machine.incarnations.get(peer);
+    if (recorded === undefined) {
+      this.refused.delete(peer);
+      const now = this.options.clock.now();
+      const since = this.recording.get(peer);
+      if (this.role !== 'leader' || (since !== undefined && now - since < this.electionTimeoutMs()))
+        return;
+      this.recording.set(peer, now);
+      this.outbox.push({
+        type: 'normal',
+        data: encodeCommand({ kind: 'incarnation', nodeId: peer, incarnation: seen }, this.stamp()),
+      });
+      this.scheduleFlush();
+      return;
+    }
+    if (recorded === seen) {
+      this.refused.delete(peer);
+      return;
+    }
+    if (peer === this.id) return;
+    if (!this.refused.has(peer))
+      this.options.onEvent({
+        type: 'memberRefused',
+        nodeId: peer,
+        reason: 'its data was lost (another incarnation)',
+      });
+    this.refused.add(peer);
+    this.sendRuntime(peer, { k: 'refused', recorded });
   }
 
   /**
@@ -890,6 +998,19 @@ export class CairnNode {
     } catch {
       return; // a damaged report is as good as a lost one
     }
+    if (message.k === 'hello' && typeof message.i === 'string') {
+      this.peerIncarnations.set(from, message.i);
+      this.checkIncarnation(from);
+      return;
+    }
+    if (message.k === 'refused' && typeof message.recorded === 'string') {
+      if (
+        message.recorded !== this.incarnation &&
+        this.machine.incarnations.get(this.id) !== this.incarnation
+      )
+        this.stop(amnesia(this.id, message.recorded, this.incarnation, from));
+      return;
+    }
     if (message.k === 'touch' && Array.isArray(message.s)) {
       if (this.role !== 'leader') return;
       this.touch(
@@ -968,6 +1089,27 @@ export class CairnNode {
       this.scheduleFlush();
       await this.until(done, this.electionTimeoutMs() * 2);
     }
+  }
+
+  /** After a removal: a member added again under this id starts a new record. */
+  private async forgetIncarnation(id: NodeId, timeoutMs?: number): Promise<void> {
+    const deadline = this.options.clock.now() + (timeoutMs ?? this.electionTimeoutMs() * 20);
+    const done = (): boolean => !this.machine.incarnations.has(id);
+    while (!done()) {
+      this.assertOpen();
+      if (this.options.clock.now() > deadline)
+        throw new ConnectionLossError(undefined, {
+          message: `record of ${id} not cleared in time`,
+        });
+      this.outbox.push({
+        type: 'normal',
+        data: encodeCommand({ kind: 'incarnation', nodeId: id, incarnation: null }, this.stamp()),
+      });
+      this.scheduleFlush();
+      await this.until(done, this.electionTimeoutMs() * 2);
+    }
+    this.peerIncarnations.delete(id);
+    this.refused.delete(id);
   }
 
   private async changeMembership(
@@ -1099,3 +1241,22 @@ class LoopbackTransport implements Transport {
 }
 
 export { MemoryDurableLog };
+
+function incarnationOf(storage: DurableLog, options: ResolvedOptions): string {
+  const recorded = (storage as DurableLog & { identity?: { incarnation?: unknown } }).identity
+    ?.incarnation;
+  if (typeof recorded === 'string') return recorded;
+  let drawn = storageIncarnations.get(storage);
+  if (drawn === undefined) {
+    drawn = [...options.random.bytes(12)].map((b) => b.toString(16).padStart(2, '0')).join('');
+    storageIncarnations.set(storage, drawn);
+  }
+  return drawn;
+}
+
+function amnesia(id: NodeId, recorded: string, mine: string, by: NodeId | null): NodeError {
+  return new NodeError(
+    'NotMember',
+    `node ${id} runs on data incarnation ${mine} but the cluster recorded ${recorded}${by === null ? '' : ` (told by node ${by})`}: its data was lost or replaced. Remove it (removeMember) and add it again to rejoin`,
+  );
+}

@@ -67,6 +67,8 @@ export interface NodeOptions {
 export type NodeEvent =
   | { readonly type: 'fatal'; readonly error: Error }
   | { readonly type: 'watcherThrew'; readonly error: unknown }
+  /** A member came back with another data incarnation (it lost its data): its messages are dropped. */
+  | { readonly type: 'memberRefused'; readonly nodeId: number; readonly reason: string }
   | {
       readonly type: 'roleChanged';
       readonly role: string;

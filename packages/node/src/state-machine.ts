@@ -45,6 +45,12 @@ export type AppliedCommand =
       /** Null when the session is unknown or the password is wrong (SessionExpired). */
       readonly claimed: { readonly epoch: number; readonly lastSeq: number } | null;
     }
+  | {
+      readonly kind: 'incarnation';
+      readonly index: LogIndex;
+      readonly nodeId: NodeId;
+      readonly incarnation: string | null;
+    }
   | { readonly kind: 'noop'; readonly index: LogIndex };
 
 interface RequestTable {
@@ -85,6 +91,8 @@ export class StateMachine {
   private closed: SessionId[] = [];
   private closedSet = new Set<SessionId>();
   readonly members = new Map<NodeId, string>();
+  /** The data-folder incarnation each member was first heard with (amnesia detection). */
+  readonly incarnations = new Map<NodeId, string>();
 
   constructor(private readonly treeOptions: TreeOptions = {}) {
     this.tree = new ZTree(treeOptions);
@@ -115,6 +123,17 @@ export class StateMachine {
         index: entry.index,
         nodeId: command.nodeId,
         address: command.address,
+      };
+    }
+    if (command.kind === 'incarnation') {
+      if (command.incarnation === null) this.incarnations.delete(command.nodeId);
+      else if (!this.incarnations.has(command.nodeId))
+        this.incarnations.set(command.nodeId, command.incarnation);
+      return {
+        kind: 'incarnation',
+        index: entry.index,
+        nodeId: command.nodeId,
+        incarnation: this.incarnations.get(command.nodeId) ?? null,
       };
     }
     if (command.kind === 'claim')
@@ -254,6 +273,7 @@ export class StateMachine {
       ]),
       closed: this.closed,
       members: [...this.members],
+      incarnations: [...this.incarnations],
       tree: [...writeSnapshot(this.tree)],
     });
   }
@@ -266,6 +286,7 @@ export class StateMachine {
       requests: [SessionId, number, [number, TxnResult][], number, string][];
       closed: SessionId[];
       members: [NodeId, string][];
+      incarnations?: [NodeId, string][];
       tree: Uint8Array[];
     };
     if (value.format !== SNAPSHOT_FORMAT)
@@ -289,6 +310,9 @@ export class StateMachine {
     this.closedSet = new Set(this.closed);
     this.members.clear();
     for (const [id, address] of value.members) this.members.set(id, address);
+    this.incarnations.clear();
+    for (const [id, incarnation] of value.incarnations ?? [])
+      this.incarnations.set(id, incarnation);
   }
 }
 

@@ -240,6 +240,9 @@ export function checkHistory(
     // The event before the data: no later call of the session may reflect the change first.
     for (const later of history.ops) {
       if (later.session !== op.session || later.invokeOrder < (op.returnOrder as number)) continue;
+      // A close shows the session nothing, and one answered because the session had already
+      // expired (its entry then applies as a no-op, later) says nothing about what it saw.
+      if (later.kind === 'close') continue;
       const index = indexOf.get(later.id);
       if (index === undefined || index < change || later.returnOrder === null) continue;
       if (fire === undefined || fire.order > later.returnOrder)

@@ -2,8 +2,8 @@
  * The simulated disk (RELIABILITY F8-F10) and how the runtime meets it: a crash loses what was
  * not synced; a damaged record is detected on reopen and the node refuses to start with a
  * typed error instead of reading the damage as the end of its log; another node's disk is
- * refused. Amnesia (an empty disk under a voter's id) cannot be detected with the runtime as it
- * is: the test pins that gap (docs/sim.md says what is missing).
+ * refused. Amnesia (an empty disk under a voter's id) is refused by the cluster, which recorded
+ * the incarnation of the member's data.
  */
 import { VirtualTime } from '@cairn/node/testing';
 import type { ConfState, LogIndex, NodeId, Term } from '@cairn/raft';
@@ -114,7 +114,7 @@ describe('the runtime on a damaged disk', () => {
     await sim.close();
   });
 
-  it('gap: a voter restarted on an empty disk is not detected (amnesia, F10)', async () => {
+  it('a voter restarted on an empty disk is refused and stops (amnesia, F10)', async () => {
     await installApplyTap();
     const sim = new SimCluster({ seed: 5, voters: 3 });
     await sim.start();
@@ -132,11 +132,19 @@ describe('the runtime on a damaged disk', () => {
       { identity: { clusterId: 'sim', nodeId: 3 }, rng: new Rng(1) },
     );
     sim.member(3).disk = fresh;
-    // Nothing refuses it: it comes back as a voter with term 1 and no vote, free to vote again
-    // in terms it already voted in. The DurableLog port has no incarnation or cluster identity
-    // check, and peers do not remember a voter's log. When that is fixed, expect 'refused'.
+    // It starts (an empty disk looks like a new one), but the cluster recorded the incarnation
+    // of its old data: its peers drop its messages and tell it, and it stops rather than vote
+    // again in terms it forgot.
     expect(await sim.startMember(3)).not.toBeNull();
-    expect(sim.member(3).state).toBe('up');
+    await sim.run(1000);
+    const node = sim.member(3).node;
+    expect(node).not.toBeNull();
+    expect(() => node?.assertOpen()).toThrow(/data was lost|log lost/);
+    // Its stop is reported (and expected); nothing else broke.
+    const others = sim.checker.violations.filter(
+      (v) => !(v.checker === 'runtime' && /node 3.*(data was lost|log lost)/s.test(v.message)),
+    );
+    expect(others, JSON.stringify(sim.checker.violations)).toEqual([]);
     await sim.close();
   });
 });
