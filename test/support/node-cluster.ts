@@ -182,7 +182,7 @@ export class ProcessCluster {
   readonly members = new Map<number, NodeProcess>();
   private constructor(
     readonly dir: string,
-    readonly configs: ReadonlyMap<number, NodeProcessConfig>,
+    private readonly configs: Map<number, NodeProcessConfig>,
   ) {}
 
   static async start(options: ClusterOptions): Promise<ProcessCluster> {
@@ -223,6 +223,30 @@ export class ProcessCluster {
     const member = await NodeProcess.start(config);
     this.members.set(id, member);
     return member;
+  }
+
+  /**
+   * Starts member `id` as a joiner (`createNode({ join })`) on a free loopback port, knowing
+   * every address so far; an existing member must then `addMember` it. Returns its address.
+   */
+  async startJoiner(id: number): Promise<string> {
+    if (this.configs.has(id)) throw new Error(`member ${id} exists`);
+    const [port] = await freePorts(1);
+    const address = `${LOOPBACK}:${port}`;
+    const template = this.configs.values().next().value as NodeProcessConfig;
+    const peers: Record<number, string> = {};
+    for (const config of this.configs.values())
+      peers[config.id] = config.peers[config.id] as string;
+    peers[id] = address;
+    this.configs.set(id, {
+      ...template,
+      id,
+      dataDir: join(this.dir, `node${id}`),
+      peers,
+      join: true,
+    });
+    await this.startMember(id);
+    return address;
   }
 
   member(id: number): NodeProcess {

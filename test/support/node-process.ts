@@ -72,6 +72,7 @@ const node: CairnNode = await createNode({
   ...(config.snapshotRetainedEntries === undefined
     ? {}
     : { snapshotRetainedEntries: config.snapshotRetainedEntries }),
+  ...(config.join === true ? { join: true } : {}),
   timers: countingTimers,
   onEvent: (event) => {
     if (event.type === 'roleChanged')
@@ -145,6 +146,12 @@ async function run(command: Command): Promise<unknown> {
       ).children;
     case 'status':
       return status();
+    case 'addMember':
+      await node.addMember(command.member, command.address, { learner: command.learner });
+      return null;
+    case 'removeMember':
+      await node.removeMember(command.member);
+      return null;
     case 'bench':
       return bench(command.bench);
     case 'localReads':

@@ -10,6 +10,8 @@ export interface NodeProcessConfig {
   readonly electionTicks: number;
   readonly snapshotEntries?: number;
   readonly snapshotRetainedEntries?: number;
+  /** Starts as a new member that an existing member then adds (`createNode({ join })`). */
+  readonly join?: boolean;
 }
 
 /** Closed-loop writes of `valueBytes`-byte values by `writers` writers sharing `sessions` sessions. */
@@ -40,6 +42,8 @@ type WithoutId =
   | { op: 'getMany'; session: number; paths: readonly string[]; linearizable: boolean }
   | { op: 'getChildren'; session: number; path: string; linearizable: boolean }
   | { op: 'status' }
+  | { op: 'addMember'; member: number; address: string; learner: boolean }
+  | { op: 'removeMember'; member: number }
   | { op: 'bench'; bench: BenchRequest }
   | { op: 'localReads'; paths: readonly string[]; count: number }
   | { op: 'close' };
