@@ -65,6 +65,8 @@ export class NodeProcess {
   private stderr = '';
   readonly exited: Promise<unknown>;
   fatal: string | null = null;
+  /** The ZooKeeper client port it serves (config `clientPort`), once ready. */
+  clientPort: number | null = null;
 
   private constructor(
     readonly config: NodeProcessConfig,
@@ -83,13 +85,17 @@ export class NodeProcess {
         value?: unknown;
         code?: string;
         message?: string;
+        clientPort?: number | null;
       };
       try {
         message = JSON.parse(line);
       } catch {
         return; // stray output
       }
-      if (message.event === 'ready') ready();
+      if (message.event === 'ready') {
+        this.clientPort = message.clientPort ?? null;
+        ready();
+      }
       if (message.event === 'fatal') this.fatal = message.message ?? 'fatal';
       if (message.id === undefined || message.event !== undefined) return;
       const waiter = this.pending.get(message.id);
@@ -175,6 +181,8 @@ export interface ClusterOptions {
   readonly electionTicks: number;
   readonly snapshotEntries?: number;
   readonly snapshotRetainedEntries?: number;
+  /** Each member also serves ZooKeeper's wire protocol, on a port it keeps across restarts. */
+  readonly clientPorts?: boolean;
 }
 
 /** A cluster of member processes with data folders under one temporary folder. */
@@ -188,7 +196,7 @@ export class ProcessCluster {
   static async start(options: ClusterOptions): Promise<ProcessCluster> {
     const dir = mkdtempSync(join(tmpdir(), 'cairn-cluster-'));
     const ids = Array.from({ length: options.size }, (_, i) => i + 1);
-    const ports = await freePorts(options.size);
+    const ports = await freePorts(options.size * 2);
     const peers: Record<number, string> = {};
     for (const id of ids) peers[id] = `${LOOPBACK}:${ports[id - 1]}`;
     const configs = new Map<number, NodeProcessConfig>();
@@ -199,6 +207,7 @@ export class ProcessCluster {
         peers,
         tickMs: options.tickMs,
         electionTicks: options.electionTicks,
+        ...(options.clientPorts === true ? { clientPort: ports[options.size + id - 1] } : {}),
         ...(options.snapshotEntries === undefined
           ? {}
           : { snapshotEntries: options.snapshotEntries }),
@@ -231,7 +240,7 @@ export class ProcessCluster {
    */
   async startJoiner(id: number): Promise<string> {
     if (this.configs.has(id)) throw new Error(`member ${id} exists`);
-    const [port] = await freePorts(1);
+    const [port, clientPort] = await freePorts(2);
     const address = `${LOOPBACK}:${port}`;
     const template = this.configs.values().next().value as NodeProcessConfig;
     const peers: Record<number, string> = {};
@@ -244,9 +253,19 @@ export class ProcessCluster {
       dataDir: join(this.dir, `node${id}`),
       peers,
       join: true,
+      ...(template.clientPort === undefined ? {} : { clientPort }),
     });
     await this.startMember(id);
     return address;
+  }
+
+  /** The connect string of the live members' client ports (`clientPorts`), in id order. */
+  connectString(): string {
+    return this.alive()
+      .filter((m) => m.clientPort !== null)
+      .sort((a, b) => a.config.id - b.config.id)
+      .map((m) => `${LOOPBACK}:${m.clientPort}`)
+      .join(',');
   }
 
   member(id: number): NodeProcess {

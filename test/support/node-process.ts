@@ -12,6 +12,7 @@ import { Session as InspectorSession } from 'node:inspector';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { type CairnNode, createNode, type Session, systemTimers, type Timers } from '@cairn/node';
+import { createZkServer } from '@cairn/zk-server';
 import type {
   BenchRequest,
   BenchResult,
@@ -80,6 +81,12 @@ const node: CairnNode = await createNode({
     else if (event.type === 'fatal') reply({ event: 'fatal', message: event.error.message });
   },
 });
+
+// The ZooKeeper client port, when asked for: ZooKeeper clients in the parent connect to it.
+const zkServer =
+  config.clientPort === undefined
+    ? null
+    : await createZkServer(node, { host: '127.0.0.1', port: config.clientPort });
 
 const sessions = new Map<number, Session>();
 let sessionCount = 0;
@@ -157,6 +164,7 @@ async function run(command: Command): Promise<unknown> {
     case 'localReads':
       return localReads(command.paths, command.count);
     case 'close':
+      await zkServer?.close();
       await node.close();
       setImmediate(() => process.exit(0));
       return null;
@@ -236,7 +244,8 @@ process.stdin.on('end', () => {
 });
 process.on('SIGTERM', () => {
   void writeProfile()
+    .then(() => zkServer?.close())
     .then(() => node.close())
     .then(() => process.exit(0));
 });
-reply({ event: 'ready', id: config.id });
+reply({ event: 'ready', id: config.id, clientPort: zkServer?.address().port ?? null });

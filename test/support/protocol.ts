@@ -12,6 +12,8 @@ export interface NodeProcessConfig {
   readonly snapshotRetainedEntries?: number;
   /** Starts as a new member that an existing member then adds (`createNode({ join })`). */
   readonly join?: boolean;
+  /** Also serve ZooKeeper's wire protocol on 127.0.0.1 at this port (0 picks one). */
+  readonly clientPort?: number;
 }
 
 /** Closed-loop writes of `valueBytes`-byte values by `writers` writers sharing `sessions` sessions. */
