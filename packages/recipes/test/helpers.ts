@@ -46,3 +46,32 @@ export async function sessionsOn(
   }
   return sessions;
 }
+
+/** `count` sessions, round robin over `nodes`, each with `timeoutMs`. */
+export async function sessionsAcross(
+  c: TestCluster,
+  nodes: readonly CairnNode[],
+  count: number,
+  timeoutMs: number,
+): Promise<Session[]> {
+  const sessions: Session[] = [];
+  for (let i = 0; i < count; i++) {
+    const node = nodes[i % nodes.length] as CairnNode;
+    sessions.push(await c.settle(node.session({ timeoutMs })));
+  }
+  return sessions;
+}
+
+/** Resolves after `ms` of the cluster's virtual time. */
+export const pause = (c: TestCluster, ms: number): Promise<void> =>
+  new Promise((resolve) => c.time.setTimeout(resolve, ms));
+
+/** What a participant on a killed member sees: its session closed with the node. */
+export const GONE_WITH_THE_NODE = ['SessionExpired', 'ConnectionLoss'];
+
+/** Kills the leader and waits until another member leads. */
+export async function killLeader(c: TestCluster, leader: CairnNode): Promise<CairnNode> {
+  await c.kill(leader.id);
+  await c.waitFor(() => c.leader() !== null, 10_000, 'a new leader');
+  return c.leader() as CairnNode;
+}
