@@ -1,7 +1,9 @@
 import type * as net from 'node:net';
+import type * as tls from 'node:tls';
 import { decodeMessage, type Message, type NodeId, type SnapshotRequest } from '@cairn/raft';
 import { TransportError, type TransportErrorCode } from './errors.js';
 import { FrameDecoder } from './frame-decoder.js';
+import { certificateMismatch } from './node-identity.js';
 import type { ResolvedOptions } from './options.js';
 import { asTransportError, socketErrorCode } from './outbound-link.js';
 import {
@@ -115,6 +117,14 @@ export class InboundConnection {
     if (options.secret !== null) {
       const expected = helloProof(options.secret, this.nonce, hello);
       if (!proofMatches(expected, hello.proof)) refuse(`node ${hello.nodeId}: bad secret proof`);
+    }
+    if (options.tls !== null) {
+      // The CA signed this certificate, but for which member? It must name the claimed id.
+      const certificate = (this.socket as tls.TLSSocket).getPeerCertificate();
+      const mismatch = certificateMismatch(certificate, hello.nodeId);
+      if (mismatch !== null) {
+        throw new TransportError('TlsRefused', `Hello claims node ${hello.nodeId}: ${mismatch}`);
+      }
     }
     if (this.timer !== null) options.timers.clearTimeout(this.timer);
     this.timer = null;

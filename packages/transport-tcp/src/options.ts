@@ -26,9 +26,15 @@ export const REAL_TIMERS: Timers = {
   clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
 };
 
-/** PEM strings or buffers, as `node:tls` takes them. */
+/**
+ * PEM strings or buffers, as `node:tls` takes them. Each member's certificate must name its
+ * node id as a subjectAltName `DNS:cairn-node-<id>` (or, with no DNS subjectAltName, as its
+ * subject CN): a dialer refuses a server whose certificate does not name the node it dialed,
+ * an acceptor a client whose certificate does not name the node its Hello claims.
+ */
 export interface TlsOptions {
   key: string | Buffer;
+  /** This member's certificate, naming `cairn-node-<nodeId>` (see above). */
   cert: string | Buffer;
   /** The cluster's CA: peers must present a certificate it signed, in both directions. */
   ca: string | Buffer;

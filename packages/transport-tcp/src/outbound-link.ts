@@ -3,6 +3,7 @@ import * as tls from 'node:tls';
 import { encodeMessage, type Message, type NodeId, type SnapshotRequest } from '@cairn/raft';
 import { TransportError, type TransportErrorCode } from './errors.js';
 import { FrameDecoder } from './frame-decoder.js';
+import { certificateMismatch } from './node-identity.js';
 import { backoffDelayMs, type ResolvedOptions } from './options.js';
 import { SendQueue } from './send-queue.js';
 import {
@@ -40,6 +41,8 @@ type LinkState = 'idle' | 'connecting' | 'open' | 'backoff' | 'closed';
 
 /** Classifies a socket error: certificate trouble is `TlsRefused`, the rest `ConnectionLoss`. */
 export function socketErrorCode(error: Error & { code?: unknown }): TransportErrorCode {
+  // Our own refusals (a certificate naming another node) already say what they are.
+  if (error instanceof TransportError) return error.code;
   const code = typeof error.code === 'string' ? error.code : '';
   return /SSL|CERT|UNABLE_TO|TLS/.test(code) ? 'TlsRefused' : 'ConnectionLoss';
 }
@@ -136,8 +139,9 @@ export class OutboundLink {
           cert: options.tls.cert,
           ca: options.tls.ca,
           rejectUnauthorized: true,
-          // Peers are addressed by IP; identity is the cluster CA plus the handshake's node id.
-          checkServerIdentity: () => undefined,
+          // Peers are addressed by IP, so the host name is not what identifies them: the
+          // certificate must name the node we meant to dial (node-identity.ts).
+          checkServerIdentity: (_host, certificate) => this.checkIdentity(certificate),
         })
       : net.connect({ host: this.address.host, port: this.address.port });
     this.socket = socket;
@@ -175,6 +179,16 @@ export class OutboundLink {
       failure ??= new TransportError(socketErrorCode(error), error.message, { cause: error });
     });
     socket.on('close', () => this.onClose(socket, failure));
+  }
+
+  private checkIdentity(certificate: tls.PeerCertificate): Error | undefined {
+    const mismatch = certificateMismatch(certificate, this.peer);
+    if (mismatch === null) return undefined;
+    // Its `code` (TlsRefused) is what the 'error' handler classifies this failure by.
+    return new TransportError(
+      'TlsRefused',
+      `dialed node ${this.peer} at ${this.address.host}:${this.address.port}: ${mismatch}`,
+    );
   }
 
   private onChallenge(payload: Buffer): void {

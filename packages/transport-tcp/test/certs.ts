@@ -4,9 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 /**
- * Test certificates made with `openssl` at test time: a cluster CA signing `node1` and `node2`,
- * and a `rogue` certificate from another CA that peers must refuse. Returns null (and the
- * reason) when openssl is missing, so TLS tests can skip saying why.
+ * Test certificates made with `openssl` at test time: a cluster CA signing `node1`, `node2` and
+ * `node3` (each naming its member as subjectAltName `DNS:cairn-node-<id>`, the rule of
+ * node-identity.ts), and a `rogue` certificate from another CA, naming nodes 1 and 2, that
+ * peers must refuse. Returns the reason instead when openssl is missing, so TLS tests can skip
+ * saying why.
  */
 export function makeTestCertificates(): { dir: string; cleanup(): void } | { skip: string } {
   const probe = spawnSync('openssl', ['version'], { encoding: 'utf8' });
@@ -17,7 +19,6 @@ export function makeTestCertificates(): { dir: string; cleanup(): void } | { ski
     if (result.status !== 0) throw new Error(`openssl ${args.join(' ')}: ${result.stderr}`);
   };
   const key = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  writeFileSync(join(dir, 'ext.cnf'), 'subjectAltName=IP:127.0.0.1\n');
   for (const ca of ['ca', 'rogue-ca']) {
     run(
       'req',
@@ -33,11 +34,13 @@ export function makeTestCertificates(): { dir: string; cleanup(): void } | { ski
       `/CN=cairn-test-${ca}`,
     );
   }
-  for (const [name, ca] of [
-    ['node1', 'ca'],
-    ['node2', 'ca'],
-    ['rogue', 'rogue-ca'],
+  for (const [name, ca, names] of [
+    ['node1', 'ca', 'DNS:cairn-node-1'],
+    ['node2', 'ca', 'DNS:cairn-node-2'],
+    ['node3', 'ca', 'DNS:cairn-node-3'],
+    ['rogue', 'rogue-ca', 'DNS:cairn-node-1,DNS:cairn-node-2'],
   ] as const) {
+    writeFileSync(join(dir, `${name}.cnf`), `subjectAltName=IP:127.0.0.1,${names}\n`);
     run('req', ...key, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`);
     run(
       'x509',
@@ -54,7 +57,7 @@ export function makeTestCertificates(): { dir: string; cleanup(): void } | { ski
       '-days',
       '2',
       '-extfile',
-      'ext.cnf',
+      `${name}.cnf`,
     );
   }
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
