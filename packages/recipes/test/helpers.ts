@@ -75,3 +75,13 @@ export async function killLeader(c: TestCluster, leader: CairnNode): Promise<Cai
   await c.waitFor(() => c.leader() !== null, 10_000, 'a new leader');
   return c.leader() as CairnNode;
 }
+
+/**
+ * Expires `session` as the cluster would for a client that went away: it stops reporting the
+ * session as live, the leader expires it after its timeout, and the session hears it. Its member
+ * and the network stay up.
+ */
+export async function expire(c: TestCluster, session: Session): Promise<void> {
+  session.setLive(false);
+  await c.waitFor(() => session.state === 'expired', 60_000, 'the session expired');
+}
