@@ -169,6 +169,11 @@ export class NodeProcess {
     return this.request<ProcessStatus>({ op: 'status' }, 10_000);
   }
 
+  /** Sends `signal` (SIGSTOP, SIGCONT, ...) and returns at once. */
+  signal(signal: NodeJS.Signals): void {
+    if (this.alive) this.child.kill(signal);
+  }
+
   async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     if (this.alive) this.child.kill(signal);
     await this.exited;

@@ -151,6 +151,24 @@ async function run(command: Command): Promise<unknown> {
           linearizable: command.linearizable,
         })
       ).children;
+    case 'read': {
+      const found = await session(command.session).getData(command.path, {
+        linearizable: command.linearizable,
+      });
+      return { data: decoder.decode(found.data), version: found.stat.version };
+    }
+    case 'write':
+      return (
+        await session(command.session).setData(
+          command.path,
+          encoder.encode(command.data),
+          command.version,
+        )
+      ).version;
+    case 'closeSession':
+      await session(command.session).close();
+      sessions.delete(command.session);
+      return null;
     case 'status':
       return status();
     case 'addMember':

@@ -43,6 +43,9 @@ type WithoutId =
   | { op: 'getData'; session: number; path: string; linearizable: boolean }
   | { op: 'getMany'; session: number; paths: readonly string[]; linearizable: boolean }
   | { op: 'getChildren'; session: number; path: string; linearizable: boolean }
+  | { op: 'read'; session: number; path: string; linearizable: boolean }
+  | { op: 'write'; session: number; path: string; data: string; version: number }
+  | { op: 'closeSession'; session: number }
   | { op: 'status' }
   | { op: 'addMember'; member: number; address: string; learner: boolean }
   | { op: 'removeMember'; member: number }
@@ -74,6 +77,12 @@ export interface ProcessStatus extends NodeStatus {
     string,
     number | { count: number; sum: number; p50: number; p99: number }
   >;
+}
+
+/** A `read` answer: the data and the version it has (a `write` answers the new version). */
+export interface Versioned {
+  readonly data: string;
+  readonly version: number;
 }
 
 /** A `getMany` answer per path: the data, or the error code. */
