@@ -2,12 +2,15 @@
 // way `pnpm bench` and `pnpm start` run them (tsx, the `source` export condition): the Raft core
 // and znode benchmarks (and the transport and storage ones) in their short `--quick` form, and the
 // end-to-end demo. Each must exit 0 and print its table header or final line. Nothing here looks at how fast they ran (STYLE §9).
+// The ZooKeeper-protocol benchmark must also print a row for every configuration (with the
+// ZooKeeper columns filled when ZooKeeper is installed) and leave no process or folder behind.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { zookeeperMissing } from './support/zookeeper-standalone.js';
 
 const rootDir = fileURLToPath(new URL('..', import.meta.url));
 /** A bound on each child process, so a hang fails the test instead of stalling the run. */
@@ -86,6 +89,50 @@ describe('bench and demo smoke', () => {
         expect(output).toMatch(new RegExp(`^${kind}\\s+${writers}\\s+[\\d,]+\\s`, 'm'));
     expect(output).toMatch(/^peer ZooKeeper: skipped \(--quick\)$/m);
     expect(output).toMatch(/^goal \(local reads > [\d,]+\/s\): (met|NOT met) \(/m);
+  });
+
+  it('runs the ZooKeeper-protocol benchmark with --quick: a row per configuration, every process stopped', () => {
+    const { status, output } = runScript('bench/zk-protocol.ts', '--quick');
+    expect(status, output).toBe(0);
+    const peer = zookeeperMissing() === null;
+    expect(output).toMatch(/^node v\d+\.\d+\.\d+, .+ x \d+$/m);
+    expect(output).toMatch(
+      /^nodes +C op +\| +cairn\/s +p50 +p99 +p999 +max +err \| +zk\/s +p50 +p99 +p999 +max +err \| x ops\/s +x p99$/m,
+    );
+    const measured = '[\\d,]+ +[\\d.]+ +[\\d.]+ +[\\d.]+ +[\\d.]+ +\\d+';
+    const absent = '- +- +- +- +- +-';
+    for (const size of [1, 3])
+      for (const op of ['create', 'setData', 'getData'])
+        for (const c of [1, 16, 128])
+          expect(output).toMatch(
+            new RegExp(
+              `^ +${size} +${c} ${op} +\\| +${measured} \\| +${peer ? measured : absent} \\| +${
+                peer ? '[\\d.]+x +[\\d.]+x' : '- +-'
+              }$`,
+              'm',
+            ),
+          );
+    if (peer) {
+      expect(output).toMatch(
+        /^goal \(writes >= 2x ZooKeeper, reads >= 1x, p99 no worse\): (met|NOT met)/m,
+      );
+      expect(output).toMatch(/^slowest request at C=1 on 3 nodes, zookeeper: create [\d.]+ ms, /m);
+    } else expect(output).toMatch(/^peer ZooKeeper: missing \(.+\); Cairn alone$/m);
+    expect(output).toMatch(/^slowest request at C=1 on 3 nodes, cairn: create [\d.]+ ms, /m);
+    // 1 + 3 Cairn members, and 1 + 3 ZooKeeper servers; one folder per system and size.
+    const pids = /^cleanup: stopped (\d+) processes \(pids ([\d ]*)\)$/m.exec(output);
+    expect(pids, output).not.toBeNull();
+    const pidList = (pids?.[2] ?? '')
+      .split(' ')
+      .filter((p) => p !== '')
+      .map(Number);
+    expect(pidList).toHaveLength(peer ? 8 : 4);
+    for (const pid of pidList) expect(() => process.kill(pid, 0), `pid ${pid}`).toThrow(/ESRCH/);
+    const folders = /^cleanup: removed (\d+) folders \(([^)]*)\)$/m.exec(output);
+    expect(folders, output).not.toBeNull();
+    const folderList = (folders?.[2] ?? '').split(' ').filter((f) => f !== '');
+    expect(folderList).toHaveLength(peer ? 4 : 2);
+    for (const folder of folderList) expect(existsSync(folder), folder).toBe(false);
   });
 
   it('runs the main job (an embedded node on level) once, twice on one folder', () => {

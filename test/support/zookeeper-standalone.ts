@@ -92,6 +92,16 @@ export class StandaloneZooKeeper {
     throw new Error(`ZooKeeper did not serve on ${LOOPBACK}:${port} in time`);
   }
 
+  /** The server's process id. */
+  get pid(): number | undefined {
+    return this.server.pid;
+  }
+
+  /** The temporary folder holding its data, removed by `close()`. */
+  get folder(): string {
+    return this.dir;
+  }
+
   async close(): Promise<void> {
     if (this.server.exitCode === null && this.server.signalCode === null) {
       const exited = once(this.server, 'exit');

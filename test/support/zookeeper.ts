@@ -96,6 +96,16 @@ export class ZooKeeperEnsemble {
     throw new Error('the ZooKeeper ensemble elected no leader in time');
   }
 
+  /** The servers' process ids. */
+  get pids(): number[] {
+    return this.servers.flatMap((s) => (s.pid === undefined ? [] : [s.pid]));
+  }
+
+  /** The temporary folder holding every server's data, removed by `close()`. */
+  get folder(): string {
+    return this.dir;
+  }
+
   /** Which server leads (by its `srvr` answer), or null. */
   async leaderIndex(): Promise<number | null> {
     const answers = await Promise.all(this.clientPorts.map((p) => fourLetterWord(p, 'srvr')));
