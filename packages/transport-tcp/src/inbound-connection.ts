@@ -12,7 +12,7 @@ import {
   encodeJson,
   FrameKind,
   HANDSHAKE_BYTES_MAX,
-  helloProof,
+  handshakeProof,
   newNonce,
   proofMatches,
   WIRE_VERSION,
@@ -36,7 +36,8 @@ interface Reassembly {
 
 /**
  * A connection a peer dialed to send us its messages. It speaks first (a Challenge with a fresh
- * nonce), accepts one Hello, then only message and snapshot frames. Anything else (another
+ * nonce), accepts one Hello, answers it with a Welcome proving the cluster secret over the
+ * dialer's nonce, then accepts only message and snapshot frames. Anything else (another
  * cluster, an unknown node, a bad proof, an oversized or undecodable frame, a message whose
  * `from`/`to` do not match the handshake) closes this connection alone with a reported reason;
  * nothing from it reaches the core before the handshake has passed.
@@ -114,8 +115,17 @@ export class InboundConnection {
     if (!options.peers.has(hello.nodeId as NodeId)) refuse(`unknown node id ${hello.nodeId}`);
     if (hello.to !== options.nodeId)
       refuse(`Hello is for node ${hello.to}, this is ${options.nodeId}`);
+    const context = {
+      challengeNonce: this.nonce,
+      helloNonce: hello.nonce,
+      clusterId: options.clusterId,
+    };
     if (options.secret !== null) {
-      const expected = helloProof(options.secret, this.nonce, hello);
+      const expected = handshakeProof(options.secret, 'hello', {
+        ...context,
+        from: hello.nodeId,
+        to: options.nodeId,
+      });
       if (!proofMatches(expected, hello.proof)) refuse(`node ${hello.nodeId}: bad secret proof`);
     }
     if (options.tls !== null) {
@@ -128,6 +138,16 @@ export class InboundConnection {
     }
     if (this.timer !== null) options.timers.clearTimeout(this.timer);
     this.timer = null;
+    // Our half of the mutual proof: the dialer sends nothing until it has checked this.
+    const proof =
+      options.secret === null
+        ? null
+        : handshakeProof(options.secret, 'welcome', {
+            ...context,
+            from: options.nodeId,
+            to: hello.nodeId,
+          });
+    this.socket.write(encodeJson(FrameKind.Welcome, { proof }));
     this.peer = hello.nodeId as NodeId;
     this.decoder.frameBytesMax = options.frameBytesMax;
     this.ctx.register(this.peer, this);

@@ -8,11 +8,14 @@ import { backoffDelayMs, type ResolvedOptions } from './options.js';
 import { SendQueue } from './send-queue.js';
 import {
   decodeChallenge,
+  decodeWelcome,
   encodeJson,
   FrameKind,
   frameHead,
   HANDSHAKE_BYTES_MAX,
-  helloProof,
+  handshakeProof,
+  newNonce,
+  proofMatches,
   WIRE_VERSION,
 } from './wire.js';
 
@@ -157,15 +160,17 @@ export class OutboundLink {
       this.timer = null;
       fail(new TransportError('HandshakeRefused', 'no handshake within handshakeTimeoutMs'));
     }, options.handshakeTimeoutMs);
+    // Set once our Hello is out: the nonces the acceptor's Welcome proof must cover.
+    let sentHello: { challengeNonce: string; helloNonce: string } | null = null;
     socket.on('data', (chunk: Buffer) => {
-      if (this.state === 'open') {
-        fail(new TransportError('MarshallingError', 'acceptor sent data after the handshake'));
-        return;
-      }
       try {
         decoder.push(chunk);
         for (let payload = decoder.next(); payload !== null; payload = decoder.next()) {
-          this.onChallenge(payload);
+          if (this.state === 'open' || socket !== this.socket) {
+            throw new TransportError('MarshallingError', 'acceptor sent data after the handshake');
+          }
+          if (sentHello === null) sentHello = this.onChallenge(socket, payload);
+          else this.onWelcome(payload, sentHello);
         }
       } catch (error) {
         fail(asTransportError(error));
@@ -191,7 +196,11 @@ export class OutboundLink {
     );
   }
 
-  private onChallenge(payload: Buffer): void {
+  /** Checks the acceptor's ids and answers with our Hello; returns the nonces it used. */
+  private onChallenge(
+    socket: net.Socket,
+    payload: Buffer,
+  ): { challengeNonce: string; helloNonce: string } {
     const { options } = this.ctx;
     const challenge = decodeChallenge(payload);
     if (challenge.version !== WIRE_VERSION) {
@@ -209,15 +218,46 @@ export class OutboundLink {
         `dialed node ${this.peer}, reached node ${challenge.nodeId}`,
       );
     }
+    const nonces = { challengeNonce: challenge.nonce, helloNonce: newNonce() };
+    const proof =
+      options.secret === null
+        ? null
+        : handshakeProof(options.secret, 'hello', {
+            ...nonces,
+            clusterId: options.clusterId,
+            from: options.nodeId,
+            to: this.peer,
+          });
     const hello = {
       version: WIRE_VERSION,
       clusterId: options.clusterId,
       nodeId: options.nodeId,
       to: this.peer,
+      nonce: nonces.helloNonce,
+      proof,
     };
-    const proof =
-      options.secret === null ? null : helloProof(options.secret, challenge.nonce, hello);
-    this.socket?.write(encodeJson(FrameKind.Hello, { ...hello, proof }));
+    socket.write(encodeJson(FrameKind.Hello, hello));
+    return nonces;
+  }
+
+  /**
+   * The acceptor's half of the mutual proof, over our fresh nonce: a server that does not hold
+   * the cluster secret (or replays a Welcome it recorded) gets no message from us.
+   */
+  private onWelcome(payload: Buffer, nonces: { challengeNonce: string; helloNonce: string }): void {
+    const { options } = this.ctx;
+    const welcome = decodeWelcome(payload);
+    if (options.secret !== null) {
+      const expected = handshakeProof(options.secret, 'welcome', {
+        ...nonces,
+        clusterId: options.clusterId,
+        from: this.peer,
+        to: options.nodeId,
+      });
+      if (!proofMatches(expected, welcome.proof)) {
+        throw new TransportError('HandshakeRefused', `node ${this.peer}: bad secret proof`);
+      }
+    }
     this.clearTimer();
     this.state = 'open';
     this.attempt = 0;

@@ -3,11 +3,13 @@ import { TransportError } from './errors.js';
 import { FRAME_HEADER_BYTES } from './frame-decoder.js';
 
 /**
- * The peer wire protocol, version 2. Every frame is a 4-byte big-endian length, then a payload
+ * The peer wire protocol, version 3. Every frame is a 4-byte big-endian length, then a payload
  * whose first byte is its kind:
  *
  *   Challenge  acceptor -> dialer, first frame: JSON {version, clusterId, nodeId, nonce}
- *   Hello      dialer -> acceptor, first frame: JSON {version, clusterId, nodeId, to, proof}
+ *   Hello      dialer -> acceptor, first frame: JSON {version, clusterId, nodeId, to, nonce, proof}
+ *   Welcome    acceptor -> dialer, once the Hello passed: JSON {proof}; the dialer sends
+ *              nothing else until it has checked it
  *   Message    dialer -> acceptor: the core's codec bytes of one message (`encodeMessage`:
  *              its own format version byte, then binary Append, AppendResponse, Heartbeat and
  *              HeartbeatResponse bodies, msgpack for the rest)
@@ -15,15 +17,17 @@ import { FRAME_HEADER_BYTES } from './frame-decoder.js';
  *              with empty `snapshot.data`
  *   SnapChunk  u32 stream id, then the next slice of `snapshot.data`
  *
- * `proof` is HMAC-SHA256(secret, nonce|clusterId|nodeId|to) when a cluster secret is set, so
- * the secret never crosses the wire and a recorded Hello cannot be replayed (fresh nonce).
+ * With a cluster secret both ends prove they hold it (`handshakeProof`): the dialer's proof
+ * covers the acceptor's fresh nonce, the acceptor's covers the dialer's, and each names its
+ * role, sender and receiver. The secret never crosses the wire, a recorded Hello or Welcome
+ * fails on the next connection (the other side's nonce is new), and one side's proof cannot
+ * be reflected back as the other's. Without a secret both proofs are null.
+ *
+ * Version 2 had no Welcome (only the dialer proved the secret); version 1 carried bare msgpack
+ * maps. Both ends refuse another version in the handshake, so a mixed cluster reports
+ * `HandshakeRefused` naming it instead of failing later.
  */
-/**
- * Version 2: message bodies carry the codec's format version and binary layouts (version 1
- * carried bare msgpack maps). Both ends refuse another version in the handshake, so a mixed
- * cluster reports `HandshakeRefused` naming it instead of a `MarshallingError` per message.
- */
-export const WIRE_VERSION = 2;
+export const WIRE_VERSION = 3;
 
 export const FrameKind = {
   Challenge: 1,
@@ -31,6 +35,7 @@ export const FrameKind = {
   Message: 3,
   SnapBegin: 4,
   SnapChunk: 5,
+  Welcome: 6,
 } as const;
 export type FrameKind = (typeof FrameKind)[keyof typeof FrameKind];
 
@@ -51,7 +56,24 @@ export interface Hello {
   clusterId: string;
   nodeId: number;
   to: number;
+  /** The dialer's fresh nonce, which the acceptor's Welcome proof must cover. */
+  nonce: string;
   proof: string | null;
+}
+
+export interface Welcome {
+  proof: string | null;
+}
+
+/** What one side's proof binds: both nonces, the cluster, who proves and to whom. */
+export interface ProofContext {
+  challengeNonce: string;
+  helloNonce: string;
+  clusterId: string;
+  /** The node proving it holds the secret. */
+  from: number;
+  /** The node checking the proof. */
+  to: number;
 }
 
 /** The 4-byte length prefix and the kind byte of a frame whose body is `bodyBytes` long. */
@@ -71,9 +93,15 @@ export function newNonce(): string {
   return randomBytes(NONCE_BYTES).toString('hex');
 }
 
-export function helloProof(secret: string, nonce: string, hello: Omit<Hello, 'proof'>): string {
+/** HMAC-SHA256 of the secret over the role and context; `role` keeps the two proofs apart. */
+export function handshakeProof(
+  secret: string,
+  role: 'hello' | 'welcome',
+  context: ProofContext,
+): string {
+  const { challengeNonce, helloNonce, clusterId, from, to } = context;
   return createHmac('sha256', secret)
-    .update(`${nonce}|${hello.clusterId}|${hello.nodeId}|${hello.to}`)
+    .update(`cairn-${role}|${challengeNonce}|${helloNonce}|${clusterId}|${from}|${to}`)
     .digest('hex');
 }
 
@@ -84,7 +112,7 @@ export function proofMatches(expected: string, actual: string | null): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-export function encodeJson(kind: FrameKind, value: Challenge | Hello): Buffer {
+export function encodeJson(kind: FrameKind, value: Challenge | Hello | Welcome): Buffer {
   return frame(kind, Buffer.from(JSON.stringify(value), 'utf8'));
 }
 
@@ -114,6 +142,8 @@ function field<T>(value: unknown, check: (v: unknown) => v is T, what: string): 
 const isString = (v: unknown): v is string => typeof v === 'string' && v.length <= 256;
 const isId = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v > 0;
 const isProof = (v: unknown): v is string | null => v === null || isString(v);
+/** At least 128 bits in hex: a peer cannot weaken the other side's freshness with a short one. */
+const isNonce = (v: unknown): v is string => typeof v === 'string' && /^[0-9a-f]{32,64}$/.test(v);
 
 export function decodeChallenge(payload: Buffer): Challenge {
   const v = parseJson(payload, FrameKind.Challenge, 'Challenge');
@@ -121,7 +151,7 @@ export function decodeChallenge(payload: Buffer): Challenge {
     version: field(v.version, isId, 'version'),
     clusterId: field(v.clusterId, isString, 'clusterId'),
     nodeId: field(v.nodeId, isId, 'nodeId'),
-    nonce: field(v.nonce, isString, 'nonce'),
+    nonce: field(v.nonce, isNonce, 'nonce'),
   };
 }
 
@@ -132,6 +162,12 @@ export function decodeHello(payload: Buffer): Hello {
     clusterId: field(v.clusterId, isString, 'clusterId'),
     nodeId: field(v.nodeId, isId, 'nodeId'),
     to: field(v.to, isId, 'to'),
+    nonce: field(v.nonce, isNonce, 'nonce'),
     proof: field(v.proof, isProof, 'proof'),
   };
+}
+
+export function decodeWelcome(payload: Buffer): Welcome {
+  const v = parseJson(payload, FrameKind.Welcome, 'Welcome');
+  return { proof: field(v.proof, isProof, 'proof') };
 }

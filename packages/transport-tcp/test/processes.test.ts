@@ -125,7 +125,8 @@ async function rawClient(port: number): Promise<{ socket: net.Socket; closed: Pr
 }
 
 function hello(clusterId: string, nodeId: number, to: number, version = WIRE_VERSION): Buffer {
-  return encodeJson(FrameKind.Hello, { version, clusterId, nodeId, to, proof: null });
+  const nonce = 'ab'.repeat(16);
+  return encodeJson(FrameKind.Hello, { version, clusterId, nodeId, to, nonce, proof: null });
 }
 
 afterEach(async () => {
