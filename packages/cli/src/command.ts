@@ -1,5 +1,5 @@
 /** Dispatches `cairn <command> [flags]` and turns failures into exit statuses. */
-import { runCluster } from './cluster.js';
+import { runLocal } from './local.js';
 import type { Output } from './output.js';
 import { runShell } from './shell.js';
 import { runStart } from './start.js';
@@ -15,10 +15,15 @@ export const USAGE = `usage: cairn <command> [flags]
            --session-timeout-min MS  --session-timeout-max MS  --snapshot-entries N
            --tls-cert FILE --tls-key FILE --tls-ca FILE  --secret S
            --four-letter-words ruok,srvr,...|*  --config FILE.json
+           --json (stdout: a JSON ready line with the bound addresses, then stop events)
            (no flags: a one-member cluster, data in ./data, client port 127.0.0.1:2181)
-  cluster  a local cluster of N members on loopback: --size N  --base-dir DIR
-  shell    a zkCli-like shell: --server HOST:PORT [command ...] (else commands from stdin)
-  status   srvr and mntr of a member: --server HOST:PORT
+  local    a local cluster of N member processes on loopback, printing the connect string:
+           --nodes N (default 3)  --base-dir DIR (default ./cluster)  --json
+           (cairn cluster --size N is the same command)
+  shell    a zkCli-like shell: [HOST:PORT,HOST:PORT,...] [command ...] (else commands from
+           stdin); fails over to the next host keeping the session. --timeout MS
+  status   the cluster as its members report it (role, term, commit, applied, lag, sessions):
+           [HOST:PORT,HOST:PORT,...]  --json  --timeout MS
   version  print the version`;
 
 /** Runs one command; resolves with the exit status. */
@@ -28,8 +33,9 @@ export async function runCommand(argv: readonly string[], output: Output): Promi
     switch (command) {
       case 'start':
         return await runStart(rest, output);
+      case 'local':
       case 'cluster':
-        return await runCluster(rest, output);
+        return await runLocal(rest, output);
       case 'shell':
         return await runShell(rest, output);
       case 'status':

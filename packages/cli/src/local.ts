@@ -1,8 +1,9 @@
 /**
- * `cairn cluster --size 3 --base-dir ./cluster`: a local cluster of `cairn start` child
- * processes on loopback ports (peer and client ports picked free), data in `<base-dir>/<id>`.
- * Prints each member's client port and the connect string, relays the members' output with an
- * `[id]` prefix, and on SIGINT/SIGTERM stops them all (SIGTERM, then SIGKILL after a bound).
+ * `cairn local --nodes 3 --base-dir ./cluster [--json]` (also `cairn cluster --size 3`): a local
+ * cluster of `cairn start --json` child processes on loopback ports (peer and client ports picked
+ * free), data in `<base-dir>/<id>`. Prints each member and the connect string (with `--json`, one
+ * JSON line with both), relays the members' stderr with an `[id]` prefix, and on SIGINT/SIGTERM
+ * stops them all (SIGTERM, then SIGKILL after a bound).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
@@ -10,16 +11,19 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseFlags, parseInteger } from './flags.js';
 import type { Output } from './output.js';
+import { parseReadyLine, type ReadyLine } from './ready-line.js';
 import { UsageError } from './usage-error.js';
 
-const CLUSTER_FLAGS = {
+const LOCAL_FLAGS = {
+  nodes: 'string',
   size: 'string',
   'base-dir': 'string',
   'session-timeout-max': 'string',
+  json: 'boolean',
 } as const;
 /** Members a local cluster has at most. */
-const CLUSTER_SIZE_MAX = 9;
-/** How long a member may take to print its client port. */
+const LOCAL_NODES_MAX = 9;
+/** How long a member may take to report ready. */
 const MEMBER_START_TIMEOUT_MS = 30_000;
 /** How long members get to stop after SIGTERM before SIGKILL. */
 const MEMBER_STOP_TIMEOUT_MS = 10_000;
@@ -43,12 +47,22 @@ interface Member {
   readonly exited: Promise<number | null>;
 }
 
-export async function runCluster(argv: readonly string[], output: Output): Promise<number> {
-  const { values, positionals } = parseFlags(argv, CLUSTER_FLAGS);
+/** The number of members: `--nodes`, or its older name `--size`. */
+function nodesFlag(values: ReadonlyMap<string, string | true>): number {
+  const nodes = values.get('nodes');
+  const size = values.get('size');
+  if (typeof nodes === 'string' && typeof size === 'string')
+    throw new UsageError('--nodes and --size are the same flag; give one');
+  if (typeof nodes === 'string') return parseInteger('nodes', nodes, 1, LOCAL_NODES_MAX);
+  if (typeof size === 'string') return parseInteger('size', size, 1, LOCAL_NODES_MAX);
+  return 3;
+}
+
+export async function runLocal(argv: readonly string[], output: Output): Promise<number> {
+  const { values, positionals } = parseFlags(argv, LOCAL_FLAGS);
   if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
-  const sizeText = values.get('size');
-  const size =
-    typeof sizeText === 'string' ? parseInteger('size', sizeText, 1, CLUSTER_SIZE_MAX) : 3;
+  const size = nodesFlag(values);
+  const json = values.get('json') === true;
   const baseDir = resolve((values.get('base-dir') as string | undefined) ?? './cluster');
   const timeoutMax = values.get('session-timeout-max');
   const ids = Array.from({ length: size }, (_, i) => i + 1);
@@ -61,6 +75,7 @@ export async function runCluster(argv: readonly string[], output: Output): Promi
       ...process.execArgv,
       script,
       'start',
+      '--json',
       '--id',
       String(id),
       '--data',
@@ -84,29 +99,47 @@ export async function runCluster(argv: readonly string[], output: Output): Promi
     clearTimeout(killer);
   };
 
-  let clientPorts: string[];
+  let ready: ReadyLine[];
   try {
-    clientPorts = await Promise.all(members.map((m) => clientPortOf(m, output)));
+    ready = await Promise.all(members.map((m) => readyOf(m, output)));
   } catch (error) {
-    output.err(`cairn cluster: ${(error as Error).message}`);
+    output.err(`cairn local: ${(error as Error).message}`);
     await stopAll();
     return 1;
   }
-  for (const [i, m] of members.entries())
+  const connectString = ready.map((r) => r.clientAddress).join(',');
+  if (json)
     output.out(
-      `member ${m.id}: client port ${clientPorts[i]}, data in ${join(baseDir, String(m.id))}`,
+      JSON.stringify({
+        event: 'ready',
+        connectString,
+        baseDir,
+        members: ready.map((r, i) => ({
+          id: r.member,
+          clientAddress: r.clientAddress,
+          peerAddress: r.peerAddress,
+          dataDir: r.dataDir,
+          pid: members[i]?.child.pid ?? null,
+        })),
+      }),
     );
-  output.out(`connect string: ${clientPorts.join(',')}`);
-  output.out('cluster running; Ctrl-C to stop');
+  else {
+    for (const r of ready)
+      output.out(
+        `member ${r.member}: client port ${r.clientAddress}, peer port ${r.peerAddress ?? '-'}, data in ${r.dataDir}`,
+      );
+    output.out(`connect string: ${connectString}`);
+    output.out('cluster running; Ctrl-C to stop');
+  }
 
   return new Promise<number>((done) => {
     let stopping = false;
     const stop = (signal: string): void => {
       if (stopping) return;
       stopping = true;
-      output.out(`cairn cluster: ${signal}, stopping ${size} members`);
+      if (!json) output.out(`cairn local: ${signal}, stopping ${size} members`);
       void stopAll().then(() => {
-        output.out('cairn cluster: stopped');
+        output.out(json ? JSON.stringify({ event: 'stopped' }) : 'cairn local: stopped');
         done(0);
       });
     };
@@ -114,33 +147,28 @@ export async function runCluster(argv: readonly string[], output: Output): Promi
     process.on('SIGTERM', () => stop('SIGTERM'));
     void Promise.all(members.map((m) => m.exited)).then(() => {
       if (!stopping) {
-        output.err('cairn cluster: every member exited');
+        output.err('cairn local: every member exited');
         done(1);
       }
     });
   });
 }
 
-/** Relays a member's output and resolves with its client address once printed. */
-function clientPortOf(member: Member, output: Output): Promise<string> {
-  return new Promise((resolvePort, reject) => {
+/** Relays a member's stderr and resolves with its ready line. */
+function readyOf(member: Member, output: Output): Promise<ReadyLine> {
+  return new Promise((resolveReady, reject) => {
     const timer = setTimeout(
       () =>
-        reject(
-          new Error(
-            `member ${member.id} printed no client port within ${MEMBER_START_TIMEOUT_MS} ms`,
-          ),
-        ),
+        reject(new Error(`member ${member.id} was not ready within ${MEMBER_START_TIMEOUT_MS} ms`)),
       MEMBER_START_TIMEOUT_MS,
     );
     const { stdout, stderr } = member.child;
     if (stdout === null || stderr === null) throw new Error('member spawned without pipes');
     createInterface({ input: stdout }).on('line', (line) => {
-      output.out(`[${member.id}] ${line}`);
-      const match = /^client port (\S+)$/.exec(line);
-      if (match !== null) {
+      const parsed = parseReadyLine(line);
+      if (parsed !== null) {
         clearTimeout(timer);
-        resolvePort(match[1] as string);
+        resolveReady(parsed);
       }
     });
     createInterface({ input: stderr }).on('line', (line) => output.err(`[${member.id}] ${line}`));

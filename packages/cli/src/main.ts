@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The `cairn` command: `start`, `cluster`, `shell`, `status`. Usage errors print the reason and
+ * The `cairn` command: `start`, `local` (alias `cluster`), `shell`, `status`. Usage errors print the reason and
  * exit 2; other failures exit 1.
  */
 import { runCommand } from './command.js';

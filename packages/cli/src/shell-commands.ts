@@ -1,96 +1,69 @@
 /**
- * The commands of `cairn shell`, named and printed as ZooKeeper's zkCli.sh does: create, ls,
- * get, set, delete, deleteall, stat, sync, plus sleep (for scripts that wait for a watch).
- * Each returns normally or throws `ZkReplyError` / `UsageError`; printing errors is the caller's.
+ * The commands of `cairn shell`, named and printed as ZooKeeper's zkCli.sh does: create, ls
+ * (with -R), get, set, delete, deleteall, stat, sync; plus `watch` (a persistent watch whose
+ * events print as they arrive), `status` (the cluster's table, as `cairn status`) and sleep (for
+ * scripts that wait for a watch). Each returns normally or throws `ZkReplyError` /
+ * `UsageError`; printing errors is the caller's. Watches the server arms are recorded on the
+ * session, which re-registers them after a move to another host.
  */
 import { OP_CODES } from '@cairn/zk-server';
+import { collectClusterStatus, formatClusterStatus } from './cluster-status.js';
+import { formatHostPort, type HostPort } from './connect-string.js';
 import type { Output } from './output.js';
+import { formatStat } from './shell-format.js';
+import { deleteAll, getChildren, listRecursive } from './shell-tree.js';
 import { UsageError } from './usage-error.js';
-import { readStat, type ZkClient, ZkReplyError, type ZkStat } from './zk-client.js';
+import { readStat, ZkReplyError } from './zk-client.js';
+import type { ZkSession } from './zk-session.js';
+
+/** What a command runs against. */
+export interface ShellContext {
+  readonly session: ZkSession;
+  readonly output: Output;
+  /** The connect string's hosts (`status` asks each of them). */
+  readonly hosts: readonly HostPort[];
+}
 
 /** OPEN_ACL_UNSAFE: world:anyone with every permission. */
 const OPEN_ACL = [{ perms: 31, scheme: 'world', id: 'anyone' }];
 const CREATE_FLAGS = { ephemeral: 1, sequential: 2, container: 4 } as const;
-/** Recursion depth `deleteall` follows at most. */
-const DELETEALL_DEPTH_MAX = 1_000;
 
 export const SHELL_HELP = [
   'create [-s] [-e] [-c] path [data]',
-  'ls [-s] [-w] path',
+  'ls [-s] [-w] [-R] path',
   'get [-s] [-w] path',
   'set [-s] [-v version] path data',
   'delete [-v version] path',
   'deleteall path',
   'stat [-w] path',
   'sync path',
+  'watch [-R] path    (persistent; -R: the whole subtree; events print as they arrive)',
+  'status             (the cluster: members, leader, term, commit, applied, lag, sessions)',
   'sleep ms',
   'quit',
 ];
 
-const EVENT_NAMES: Record<number, string> = {
-  [-1]: 'None',
-  1: 'NodeCreated',
-  2: 'NodeDeleted',
-  3: 'NodeDataChanged',
-  4: 'NodeChildrenChanged',
-  5: 'DataWatchRemoved',
-  6: 'ChildWatchRemoved',
-  7: 'PersistentWatchRemoved',
-};
-const STATE_NAMES: Record<number, string> = { 3: 'SyncConnected', [-112]: 'Expired' };
+/** Command names, for completion. */
+export const SHELL_COMMANDS = [
+  'create',
+  'delete',
+  'deleteall',
+  'get',
+  'help',
+  'ls',
+  'quit',
+  'set',
+  'sleep',
+  'stat',
+  'status',
+  'sync',
+  'watch',
+] as const;
 
-export function describeEvent(event: { type: number; state: number; path: string }): string {
-  const type = EVENT_NAMES[event.type] ?? String(event.type);
-  const state = STATE_NAMES[event.state] ?? String(event.state);
-  return `WATCHER::\n\nWatchedEvent state:${state} type:${type} path:${event.path}`;
-}
-
-/** The message zkCli prints for a failed request. */
-export function describeReplyError(error: ZkReplyError): string {
-  switch (error.code) {
-    case -101:
-      return `Node does not exist: ${error.path}`;
-    case -110:
-      return `Node already exists: ${error.path}`;
-    case -103:
-      return `version No is not valid : ${error.path}`;
-    case -111:
-      return `Node not empty: ${error.path}`;
-    case -108:
-      return `Ephemerals cannot have children: ${error.path}`;
-    default:
-      return `KeeperErrorCode = ${error.code} for ${error.path}`;
-  }
-}
-
-/** Splits a line into words; double or single quotes keep spaces. */
-export function tokenize(line: string): string[] {
-  const words: string[] = [];
-  const pattern = /"([^"]*)"|'([^']*)'|(\S+)/g;
-  for (let m = pattern.exec(line); m !== null; m = pattern.exec(line))
-    words.push(m[1] ?? m[2] ?? m[3] ?? '');
-  return words;
-}
-
-function hex(value: bigint): string {
-  return `0x${value.toString(16)}`;
-}
-
-export function formatStat(stat: ZkStat): string[] {
-  return [
-    `cZxid = ${hex(stat.czxid)}`,
-    `ctime = ${new Date(Number(stat.ctime)).toUTCString()}`,
-    `mZxid = ${hex(stat.mzxid)}`,
-    `mtime = ${new Date(Number(stat.mtime)).toUTCString()}`,
-    `pZxid = ${hex(stat.pzxid)}`,
-    `cversion = ${stat.cversion}`,
-    `dataVersion = ${stat.version}`,
-    `aclVersion = ${stat.aversion}`,
-    `ephemeralOwner = ${hex(stat.ephemeralOwner)}`,
-    `dataLength = ${stat.dataLength}`,
-    `numChildren = ${stat.numChildren}`,
-  ];
-}
+/** addWatch modes (ZOOKEEPER.md: AddWatchMode). */
+const ADD_WATCH_PERSISTENT = 0;
+const ADD_WATCH_PERSISTENT_RECURSIVE = 1;
+const NO_NODE = -101;
 
 /** Options (`-s`, `-v 3`) and the remaining words of one command. */
 function options(
@@ -127,31 +100,12 @@ function version(text: string | undefined): number {
   return Number(text);
 }
 
-export async function getChildren(
-  client: ZkClient,
-  path: string,
-  watch: boolean,
-): Promise<{ children: string[]; stat: ZkStat }> {
-  const r = await client.request(OP_CODES.getChildren2, path, (w) => w.string(path).boolean(watch));
-  const children = r.vector((e) => e.text(), 4);
-  return { children: children.sort(), stat: readStat(r) };
-}
-
-async function deleteAll(client: ZkClient, path: string, depth: number): Promise<void> {
-  if (depth > DELETEALL_DEPTH_MAX)
-    throw new UsageError(`deleteall: deeper than ${DELETEALL_DEPTH_MAX}`);
-  const { children } = await getChildren(client, path, false);
-  for (const child of children)
-    await deleteAll(client, `${path === '/' ? '' : path}/${child}`, depth + 1);
-  if (path !== '/') await client.request(OP_CODES.delete, path, (w) => w.string(path).int(-1));
-}
-
 /** Runs one command line. Returns false for quit. */
 export async function runShellCommand(
-  client: ZkClient,
+  ctx: ShellContext,
   words: readonly string[],
-  output: Output,
 ): Promise<boolean> {
+  const { session: client, output } = ctx;
   const [command, ...args] = words;
   switch (command) {
     case undefined:
@@ -195,7 +149,12 @@ export async function runShellCommand(
     case 'ls': {
       const { flags, rest } = options(args, 'swR');
       const path = checkPath(rest[0]);
+      if (flags.has('R')) {
+        await listRecursive(client, path, (p) => output.out(p));
+        return true;
+      }
       const { children, stat } = await getChildren(client, path, flags.has('w'));
+      if (flags.has('w')) client.noteWatch('child', path);
       output.out(`[${children.join(', ')}]`);
       if (flags.has('s')) for (const line of formatStat(stat)) output.out(line);
       return true;
@@ -206,6 +165,7 @@ export async function runShellCommand(
       const r = await client.request(OP_CODES.getData, path, (w) =>
         w.string(path).boolean(flags.has('w')),
       );
+      if (flags.has('w')) client.noteWatch('data', path);
       const data = r.buffer();
       const stat = readStat(r);
       output.out(data === null ? 'null' : data.toString('utf8'));
@@ -237,15 +197,22 @@ export async function runShellCommand(
     }
     case 'deleteall': {
       const { rest } = options(args, 'b');
-      await deleteAll(client, checkPath(rest[0]), 0);
+      await deleteAll(client, checkPath(rest[0]));
       return true;
     }
     case 'stat': {
       const { flags, rest } = options(args, 'w');
       const path = checkPath(rest[0]);
-      const r = await client.request(OP_CODES.exists, path, (w) =>
-        w.string(path).boolean(flags.has('w')),
-      );
+      const watch = flags.has('w');
+      const r = await client
+        .request(OP_CODES.exists, path, (w) => w.string(path).boolean(watch))
+        .catch((error: unknown) => {
+          // exists on a missing node still arms the watch, as one for its creation.
+          if (watch && error instanceof ZkReplyError && error.code === NO_NODE)
+            client.noteWatch('exist', path);
+          throw error;
+        });
+      if (watch) client.noteWatch('data', path);
       for (const line of formatStat(readStat(r))) output.out(line);
       return true;
     }
@@ -255,9 +222,26 @@ export async function runShellCommand(
       output.out('Sync is OK');
       return true;
     }
+    case 'watch': {
+      const { flags, rest } = options(args, 'R');
+      const path = checkPath(rest[0]);
+      const recursive = flags.has('R');
+      await client.request(OP_CODES.addWatch, path, (w) =>
+        w.string(path).int(recursive ? ADD_WATCH_PERSISTENT_RECURSIVE : ADD_WATCH_PERSISTENT),
+      );
+      client.noteWatch(recursive ? 'persistentRecursive' : 'persistent', path);
+      output.out(`watching ${path}${recursive ? ' and below' : ''}`);
+      return true;
+    }
+    case 'status': {
+      output.out(
+        `session 0x${BigInt.asUintN(64, client.sessionId).toString(16)} on ${formatHostPort(client.host)}, timeout ${client.timeoutMs} ms`,
+      );
+      for (const line of formatClusterStatus(await collectClusterStatus(ctx.hosts)))
+        output.out(line);
+      return true;
+    }
     default:
       throw new UsageError(`unknown command '${command}' (try help)`);
   }
 }
-
-export { ZkReplyError };

@@ -1,21 +1,25 @@
 /**
  * `cairn start`: one member (level storage, TCP transport when it has peers) and its ZooKeeper
  * client port. Prints `client port <host>:<port>` once listening (the real port when
- * `--client-port 0`), then serves until SIGINT or SIGTERM, when it closes the port and the node
- * and exits 0. A second signal exits at once.
+ * `--client-port 0`); with `--json`, stdout carries JSON lines only: a ready line with the bound
+ * addresses (`ReadyLine`), then `stopping` and `stopped`. Serves until SIGINT or SIGTERM, when it
+ * closes the port and the node and exits 0. A second signal exits at once.
  */
+import { resolve as resolvePath } from 'node:path';
 import { createNode } from '@cairn/node';
 import { createZkServer } from '@cairn/zk-server';
 import { parseFlags } from './flags.js';
 import type { Output } from './output.js';
+import type { ReadyLine } from './ready-line.js';
 import { resolveStartConfig, START_FLAGS } from './start-config.js';
 import { UsageError } from './usage-error.js';
 
 /** Runs a member until a signal; resolves with the exit status. */
 export async function runStart(argv: readonly string[], output: Output): Promise<number> {
-  const { values, positionals } = parseFlags(argv, START_FLAGS);
+  const { values, positionals } = parseFlags(argv, { ...START_FLAGS, json: 'boolean' });
   if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
-  const config = resolveStartConfig(values);
+  const json = values.get('json') === true;
+  const config = resolveStartConfig(new Map([...values].filter(([name]) => name !== 'json')));
   let node: Awaited<ReturnType<typeof createNode>>;
   try {
     node = await createNode(config.node);
@@ -35,11 +39,26 @@ export async function runStart(argv: readonly string[], output: Output): Promise
     );
   }
   const { host, port } = server.address();
-  const members = config.node.peers
-    ? Object.keys(config.node.peers).join(',')
-    : String(config.node.id);
-  output.out(`cairn member ${config.node.id} of [${members}], data in ${config.node.dataDir}`);
-  output.out(`client port ${host}:${port}`);
+  const members = config.node.peers ? Object.keys(config.node.peers).map(Number) : [config.node.id];
+  if (json) {
+    const ready: ReadyLine = {
+      event: 'ready',
+      member: config.node.id,
+      members,
+      clientHost: host,
+      clientPort: port,
+      clientAddress: host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`,
+      peerAddress: config.node.listen ?? null,
+      dataDir: resolvePath(config.node.dataDir),
+      pid: process.pid,
+    };
+    output.out(JSON.stringify(ready));
+  } else {
+    output.out(
+      `cairn member ${config.node.id} of [${members.join(',')}], data in ${config.node.dataDir}`,
+    );
+    output.out(`client port ${host}:${port}`);
+  }
 
   return new Promise<number>((resolve) => {
     let stopping = false;
@@ -50,11 +69,13 @@ export async function runStart(argv: readonly string[], output: Output): Promise
         return;
       }
       stopping = true;
-      output.out(`cairn: ${signal}, stopping`);
+      output.out(
+        json ? JSON.stringify({ event: 'stopping', signal }) : `cairn: ${signal}, stopping`,
+      );
       void (async () => {
         await server.close();
         await node.close();
-        output.out('cairn: stopped');
+        output.out(json ? JSON.stringify({ event: 'stopped' }) : 'cairn: stopped');
         resolve(0);
       })().catch((error: unknown) => {
         output.err(`cairn: stopping failed: ${(error as Error).message}`);

@@ -1,54 +1,38 @@
 /**
- * `cairn status --server host:port`: asks a member (or a ZooKeeper server) `srvr` and `mntr`
- * over its client port and prints both answers. Exit status 1 if the server cannot be reached.
+ * `cairn status [connect-string] [--json]`: asks every member of the connect string for `mntr`
+ * and prints one table of the cluster (member, address, role, term, commit, applied, lag behind
+ * the leader, sessions, connections, reachable), or with `--json` one JSON object. Exit status 1
+ * if no address answered.
  */
-import { connect } from 'node:net';
-import { parseAddress, parseFlags } from './flags.js';
+import { collectClusterStatus, formatClusterStatus } from './cluster-status.js';
+import { DEFAULT_CONNECT_STRING, parseConnectString } from './connect-string.js';
+import { parseFlags, parseInteger } from './flags.js';
 import type { Output } from './output.js';
 import { UsageError } from './usage-error.js';
 
-/** How long one four-letter word may take. */
-const WORD_TIMEOUT_MS = 5_000;
-/** Bytes of answer read at most. */
-const ANSWER_BYTES_MAX = 1024 * 1024;
+export { fourLetterWord } from './four-letter-word.js';
 
-/** Sends one four-letter word and reads the text answer until the server closes. */
-export function fourLetterWord(host: string, port: number, word: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = connect({ host, port }, () => socket.write(word));
-    const chunks: Buffer[] = [];
-    let bytes = 0;
-    socket.setTimeout(WORD_TIMEOUT_MS, () =>
-      socket.destroy(new Error(`no answer to ${word} within ${WORD_TIMEOUT_MS} ms`)),
-    );
-    socket.on('data', (chunk: Buffer) => {
-      bytes += chunk.length;
-      if (bytes > ANSWER_BYTES_MAX) socket.destroy(new Error(`answer to ${word} is too long`));
-      else chunks.push(chunk);
-    });
-    socket.on('error', reject);
-    socket.on('close', (hadError) => {
-      if (!hadError) resolve(Buffer.concat(chunks).toString('utf8'));
-    });
-  });
-}
+const STATUS_FLAGS = { server: 'string', json: 'boolean', timeout: 'string' } as const;
 
 export async function runStatus(argv: readonly string[], output: Output): Promise<number> {
-  const { values, positionals } = parseFlags(argv, { server: 'string' });
-  if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
-  const { host, port } = parseAddress(
-    'server',
-    (values.get('server') as string | undefined) ?? '127.0.0.1:2181',
-  );
-  try {
-    const srvr = await fourLetterWord(host, port, 'srvr');
-    const mntr = await fourLetterWord(host, port, 'mntr');
-    output.out(`${host}:${port}`);
-    output.out(srvr.trimEnd());
-    output.out(mntr.trimEnd());
-    return 0;
-  } catch (error) {
-    output.err(`cairn status: ${host}:${port}: ${(error as Error).message}`);
+  const { values, positionals } = parseFlags(argv, STATUS_FLAGS);
+  if (positionals.length > 1) throw new UsageError(`unexpected argument '${positionals[1]}'`);
+  const server = values.get('server');
+  if (typeof server === 'string' && positionals.length > 0)
+    throw new UsageError('give the connect string or --server, not both');
+  const hosts =
+    typeof server === 'string'
+      ? parseConnectString(server, '--server')
+      : parseConnectString(positionals[0] ?? DEFAULT_CONNECT_STRING);
+  const timeoutText = values.get('timeout');
+  const timeoutMs =
+    typeof timeoutText === 'string' ? parseInteger('timeout', timeoutText, 1, 600_000) : undefined;
+  const status = await collectClusterStatus(hosts, timeoutMs);
+  if (values.get('json') === true) output.out(JSON.stringify(status));
+  else for (const line of formatClusterStatus(status)) output.out(line);
+  if (status.members.every((m) => !m.reachable)) {
+    if (values.get('json') !== true) output.err('cairn status: no member answered');
     return 1;
   }
+  return 0;
 }

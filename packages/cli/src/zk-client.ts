@@ -1,7 +1,10 @@
 /**
  * A minimal ZooKeeper wire client (the 3.8 protocol, jute framing from `@cairn/zk-server`) for
- * `cairn shell`: the handshake, requests matched to replies by xid, pings at a third of the
- * session timeout, watch notifications, closeSession. It speaks to Cairn or to ZooKeeper alike.
+ * `cairn shell`: one connection. The handshake (new session, or an existing one by id and
+ * password with the last zxid seen), requests matched to replies by xid, pings at a third of
+ * the session timeout, a read timeout of two thirds of it (as ZooKeeper's client), watch
+ * notifications, closeSession. `ZkSession` moves a session between hosts on top of it. It speaks
+ * to Cairn or to ZooKeeper alike.
  */
 import { connect, type Socket } from 'node:net';
 import { JuteReader, JuteWriter, OP_CODES } from '@cairn/zk-server';
@@ -49,9 +52,30 @@ export class ZkReplyError extends Error {
   constructor(
     readonly code: number,
     readonly path: string,
+    message = `error ${code} for ${path}`,
   ) {
-    super(`error ${code} for ${path}`);
+    super(message);
   }
+}
+
+/** ZooKeeper's SessionExpired code: the handshake refused the session. */
+export const SESSION_EXPIRED = -112;
+/** ZooKeeper's ConnectionLoss code: the connection ended before the reply. */
+export const CONNECTION_LOSS = -4;
+
+/** How to open a connection: a new session, or an existing one (id, password, last zxid seen). */
+export interface ZkConnectOptions {
+  readonly sessionTimeoutMs?: number;
+  readonly connectTimeoutMs?: number;
+  readonly sessionId?: bigint;
+  readonly password?: Uint8Array;
+  readonly lastZxidSeen?: bigint;
+}
+
+/** The connection ended: pending requests failed with this, `code` is ConnectionLoss. */
+export class ZkConnectionLossError extends Error {
+  override readonly name = 'ZkConnectionLossError';
+  readonly code = CONNECTION_LOSS;
 }
 
 const NOTIFICATION_XID = -1;
@@ -73,26 +97,40 @@ export class ZkClient {
   private pingTimer: NodeJS.Timeout | undefined;
   private handshake: ((reader: JuteReader) => void) | null = null;
   private failure: Error | null = null;
+  private readonly closeListeners: ((error: Error) => void)[] = [];
+  private lastReceivedAt = Date.now();
   sessionId = 0n;
   timeoutMs = 0;
+  password: Uint8Array = new Uint8Array(16);
+  /** The highest zxid a reply carried (ZooKeeper's lastZxid, sent back on reconnect). */
+  lastZxid = 0n;
 
   private constructor(private readonly socket: Socket) {
     socket.on('data', (chunk: Buffer) => this.receive(chunk));
-    socket.on('error', (error) => this.fail(error));
-    socket.on('close', () => this.fail(new Error('connection closed by the server')));
+    socket.on('error', (error) =>
+      this.fail(new ZkConnectionLossError(error.message, { cause: error })),
+    );
+    socket.on('close', () =>
+      this.fail(new ZkConnectionLossError('connection closed by the server')),
+    );
   }
 
   /** Connects and opens a session; rejects after `connectTimeoutMs`. */
   static async connect(
     host: string,
     port: number,
-    options: { sessionTimeoutMs?: number; connectTimeoutMs?: number } = {},
+    options: ZkConnectOptions = {},
   ): Promise<ZkClient> {
     const socket = connect({ host, port });
     const client = new ZkClient(socket);
     const connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
     const timer = setTimeout(
-      () => client.fail(new Error(`no session from ${host}:${port} within ${connectTimeoutMs} ms`)),
+      () =>
+        client.fail(
+          new ZkConnectionLossError(
+            `no session from ${host}:${port} within ${connectTimeoutMs} ms`,
+          ),
+        ),
       connectTimeoutMs,
     );
     try {
@@ -102,7 +140,9 @@ export class ZkClient {
           r.int(); // protocolVersion
           client.timeoutMs = r.int();
           client.sessionId = r.long();
-          if (client.timeoutMs <= 0) client.fail(new Error('the server refused the session'));
+          client.password = r.buffer() ?? new Uint8Array(16);
+          if (client.timeoutMs <= 0)
+            client.fail(new ZkReplyError(SESSION_EXPIRED, '', 'the server refused the session'));
           else {
             client.pending.delete(0);
             resolve();
@@ -111,10 +151,10 @@ export class ZkClient {
         socket.write(
           new JuteWriter()
             .int(0)
-            .long(0)
+            .long(options.lastZxidSeen ?? 0n)
             .int(options.sessionTimeoutMs ?? 30_000)
-            .long(0)
-            .buffer(new Uint8Array(16))
+            .long(options.sessionId ?? 0n)
+            .buffer(options.password ?? new Uint8Array(16))
             .boolean(false)
             .finish(),
         );
@@ -122,8 +162,17 @@ export class ZkClient {
     } finally {
       clearTimeout(timer);
     }
+    client.lastZxid = options.lastZxidSeen ?? 0n;
+    client.lastReceivedAt = Date.now();
+    const readTimeoutMs = Math.floor((client.timeoutMs * 2) / 3);
     client.pingTimer = setInterval(
-      () => socket.write(new JuteWriter().int(PING_XID).int(OP_CODES.ping).finish()),
+      () => {
+        if (Date.now() - client.lastReceivedAt > readTimeoutMs)
+          client.fail(
+            new ZkConnectionLossError(`no reply from ${host}:${port} within ${readTimeoutMs} ms`),
+          );
+        else socket.write(new JuteWriter().int(PING_XID).int(OP_CODES.ping).finish());
+      },
       Math.max(100, Math.floor(client.timeoutMs / 3)),
     );
     client.pingTimer.unref();
@@ -132,6 +181,17 @@ export class ZkClient {
 
   onEvent(listener: (event: ZkEvent) => void): void {
     this.listeners.push(listener);
+  }
+
+  /** Called once when the connection ends, by either side (not after `close()`). */
+  onClose(listener: (error: Error) => void): void {
+    if (this.failure !== null) listener(this.failure);
+    else this.closeListeners.push(listener);
+  }
+
+  /** True once the connection has ended. */
+  get closed(): boolean {
+    return this.failure !== null;
   }
 
   /** Sends one request; resolves with a reader over the reply body, rejects with `ZkReplyError`. */
@@ -149,6 +209,7 @@ export class ZkClient {
   /** closeSession, then the socket. */
   async close(): Promise<void> {
     clearInterval(this.pingTimer);
+    this.closeListeners.length = 0;
     if (this.failure === null)
       await this.request(OP_CODES.closeSession, '', () => {}).catch(() => {});
     this.socket.destroy();
@@ -176,8 +237,10 @@ export class ZkClient {
       handshake(r);
       return;
     }
+    this.lastReceivedAt = Date.now();
     const xid = r.int();
-    r.long(); // zxid
+    const zxid = r.long();
+    if (zxid > this.lastZxid) this.lastZxid = zxid;
     const err = r.int();
     if (xid === PING_XID) return;
     if (xid === NOTIFICATION_XID) {
@@ -199,5 +262,6 @@ export class ZkClient {
     for (const pending of this.pending.values()) pending.reject(error);
     this.pending.clear();
     this.socket.destroy();
+    for (const listener of this.closeListeners.splice(0)) listener(error);
   }
 }

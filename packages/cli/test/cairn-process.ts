@@ -58,9 +58,35 @@ export class CairnProcess {
     this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
   }
 
-  static spawn(args: readonly string[], cwd: string = rootDir): CairnProcess {
+  static spawn(
+    args: readonly string[],
+    cwd: string = rootDir,
+    env: NodeJS.ProcessEnv = process.env,
+  ): CairnProcess {
     return new CairnProcess(
-      spawn(process.execPath, [...NODE_ARGS, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] }),
+      spawn(process.execPath, [...NODE_ARGS, ...args], {
+        cwd,
+        env,
+        stdio: ['pipe', 'pipe', 'pipe'],
+      }),
+    );
+  }
+
+  /** Writes one line to the process's stdin (a shell's next command). */
+  send(line: string): void {
+    this.child.stdin?.write(`${line}\n`);
+  }
+
+  /** Resolves with the first stderr text matching `pattern` (polled, bounded like `waitFor`). */
+  async waitForStderr(pattern: RegExp, timeoutMs = LINE_TIMEOUT_MS): Promise<RegExpExecArray> {
+    const polls = Math.ceil(timeoutMs / 50);
+    for (let i = 0; i < polls; i++) {
+      const match = pattern.exec(this.stderr);
+      if (match !== null) return match;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    throw new Error(
+      `no stderr matching ${pattern} within ${timeoutMs} ms; stderr:\n${this.stderr}`,
     );
   }
 

@@ -1,9 +1,11 @@
 /**
  * The `cairn` command end to end: `start` with no flags but `--client-port 0` in a temporary
  * folder serves ZooKeeper clients (node-zookeeper-client) with its data in ./data and stops
- * cleanly on SIGTERM; a scripted `shell` and `status` against it; a three-member `cluster` that
- * serves a write on one member and the read on another and stops on SIGINT; and flag and config
- * validation (bad input exits 2 with the reason).
+ * cleanly on SIGTERM; `start --json` prints only JSON lines (ready with the bound addresses,
+ * stopping, stopped); a scripted `shell` and `status` against it; a three-member `cluster
+ * --size 3` (the older name of `local --nodes 3`, see local-cluster.test.ts) that serves a write
+ * on one member and the read on another and stops on SIGINT; and flag and config validation
+ * (bad input exits 2 with the reason).
  */
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -82,8 +84,10 @@ describe('cairn start', () => {
 
     const status = runCairn(['status', '--server', `${first.host}:${first.port}`]);
     expect(status.status, status.stderr).toBe(0);
-    expect(status.stdout).toMatch(/^Mode: standalone$/m);
-    expect(status.stdout).toMatch(/^zk_server_state\tstandalone$/m);
+    expect(status.stdout).toMatch(
+      new RegExp(`^1 +${first.host.replaceAll('.', '\\.')}:${first.port} +leader +\\d+ `, 'm'),
+    );
+    expect(status.stdout).toMatch(/^leader 1, term \d+, voters \[1\], 1 of 1 reachable$/m);
 
     expect(await first.process.stop('SIGTERM')).toBe(0);
     expect(first.process.lines).toContain('cairn: stopped');
@@ -140,6 +144,31 @@ describe('cairn start', () => {
     expect(await process.stop()).toBe(0);
   });
 
+  it('--json prints one ready line with the bound addresses, then stop events, and nothing else', async () => {
+    const cwd = tempDir();
+    const member = CairnProcess.spawn(['start', '--json', '--client-port', '0'], cwd);
+    processes.push(member);
+    const match = await member.waitFor(/^\{"event":"ready".*\}$/);
+    const ready = JSON.parse(match[0]) as Record<string, unknown>;
+    expect(ready).toMatchObject({
+      event: 'ready',
+      member: 1,
+      members: [1],
+      clientHost: '127.0.0.1',
+      peerAddress: null,
+      dataDir: join(cwd, 'data'),
+      pid: member.child.pid,
+    });
+    expect(ready.clientPort).toEqual(expect.any(Number));
+    expect(ready.clientAddress).toBe(`127.0.0.1:${ready.clientPort}`);
+    const client = await connect(ready.clientAddress as string);
+    client.close();
+    expect(await member.stop('SIGTERM')).toBe(0);
+    expect(member.lines.map((l) => JSON.parse(l) as { event: string }).map((l) => l.event)).toEqual(
+      ['ready', 'stopping', 'stopped'],
+    );
+  });
+
   it('refuses bad flags with the reason and status 2', async () => {
     const spawned = runCairn(['start', '--client-port', 'http']);
     expect(spawned.status).toBe(2);
@@ -159,6 +188,13 @@ describe('cairn start', () => {
       [['start', '--four-letter-words', 'ruok,kill'], "unknown word 'kill'"],
       [['start', '--config', '/nonexistent/cairn.json'], 'cannot read config file'],
       [['cluster', '--size', '12'], '--size must be in [1, 9], got 12'],
+      [['local', '--nodes', '0'], '--nodes must be in [1, 9], got 0'],
+      [['local', '--nodes', '3', '--size', '3'], '--nodes and --size are the same flag'],
+      [['local', '--json=yes'], '--json takes no value'],
+      [['status', '127.0.0.1:2181', 'extra'], "unexpected argument 'extra'"],
+      [['status', '127.0.0.1:2181/app'], "a chroot suffix ('/app') is not supported"],
+      [['status', '127.0.0.1:2181', '--server', '127.0.0.1:2181'], 'not both'],
+      [['shell', '127.0.0.1:2181', '--server', '127.0.0.1:2181'], 'not both'],
       [['shell', '--server', 'nowhere'], "--server must be host:port, got 'nowhere'"],
       [['status', '--server', '127.0.0.1:0'], '--server port must be in [1, 65535]'],
       [['launch'], "unknown command 'launch'"],
@@ -228,7 +264,7 @@ describe('cairn cluster', () => {
     one.close();
     three.close();
     expect(await cluster.stop('SIGINT', 20_000)).toBe(0);
-    expect(cluster.lines).toContain('cairn cluster: stopped');
+    expect(cluster.lines).toContain('cairn local: stopped');
     for (const id of [1, 2, 3]) expect(existsSync(join(baseDir, String(id)))).toBe(true);
   }, 90_000);
 });

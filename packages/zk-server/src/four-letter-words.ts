@@ -149,7 +149,40 @@ function mntr(ctx: FourLetterWordContext): string {
   }
   for (const [name, value] of Object.entries(ctx.node.metrics.toObject()))
     if (typeof value === 'number') lines.push([name, value]);
+  lines.push(...raftLines(ctx.node));
   return lines.map(([name, value]) => `${name}\t${value}\n`).join('');
+}
+
+/**
+ * Cairn's own mntr lines, after ZooKeeper's (whose names and order stay as they are, so tools
+ * that scrape them keep working): this member's Raft view, which `cairn status` reads from every
+ * member to print the cluster. Lists are comma-separated; `cairn_match_index` (`id=index`, one
+ * per member) only on the leader; `cairn_leader` is 0 while no leader is known.
+ */
+function raftLines(node: CairnNode): [string, string | number][] {
+  const status = node.status();
+  const lines: [string, string | number][] = [
+    ['cairn_member_id', status.id],
+    ['cairn_role', status.role],
+    ['cairn_term', status.term],
+    ['cairn_leader', status.leader ?? 0],
+    ['cairn_commit_index', status.commit],
+    ['cairn_applied_index', status.applied],
+    ['cairn_last_index', status.lastIndex],
+    ['cairn_voters', status.voters.join(',')],
+    ['cairn_learners', status.learners.join(',')],
+    ['cairn_sessions', status.sessions],
+  ];
+  if (status.role === 'leader')
+    lines.push([
+      'cairn_match_index',
+      Object.entries(status.match)
+        .map(([id, index]) => [Number(id), index] as const)
+        .sort((a, b) => a[0] - b[0])
+        .map(([id, index]) => `${id}=${index}`)
+        .join(','),
+    ]);
+  return lines;
 }
 
 function conf(ctx: FourLetterWordContext): string {
