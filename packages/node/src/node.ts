@@ -646,7 +646,13 @@ export class CairnNode {
       if (ready.mustSync) this.metrics.persistLatency.observe(this.options.clock.now() - started);
     }
     if (ready.compaction !== null) {
-      await this.storage.compact(ready.compaction.snapshot, ready.compaction.compactTo);
+      // In the background: the storage writes the snapshot file while later Readys persist,
+      // and switches it in once durable (docs/adapters.md). A failure stops the node.
+      this.storage
+        .compact(ready.compaction.snapshot, ready.compaction.compactTo)
+        .catch((error: unknown) =>
+          this.stop(error instanceof Error ? error : new Error(String(error))),
+        );
       this.lastSnapshotIndex = ready.compaction.snapshot.metadata.index;
     }
     if (this.closed) return;

@@ -34,7 +34,6 @@ import {
 } from './records.js';
 import { type Db, type LoadedLog, loadLog } from './segment-reads.js';
 import {
-  readSnapshotFileSync,
   removeStaleSnapshotFiles,
   removeUnrecordedSnapshotFiles,
   writeSnapshotFile,
@@ -97,8 +96,13 @@ type BatchOp =
  *   most recent entries within `cacheBytes`. Older entries answer `'unavailable'`: one read of
  *   about `readAheadBytes` from the entry asked for starts (misses meanwhile wait for it), lands
  *   in a read-ahead cache of its own, and the `onAvailable` listener is called.
- * - Snapshot data is not kept: written to its file in chunks, read back (synchronously) only
- *   when `snapshot()` is asked for, and then the latest one is kept until a newer one replaces it.
+ * - The latest snapshot's data stays in memory (one image: read asynchronously on open, or the
+ *   bytes just written), because `snapshot()` is synchronous and must neither block the event
+ *   loop on a file read nor fail; a newer snapshot replaces it. Its file is written in chunks.
+ * - `compact` runs in the background: the snapshot file is written and fsynced outside the write
+ *   queue, and only then is the small batch that records it and deletes the entries below it
+ *   queued, so appends issued meanwhile do not wait for the file. Until that batch, the previous
+ *   snapshot and every entry stay in force (and readable); a crash before it keeps them.
  * - After any storage failure, a failed read from disk included, the log refuses to serve:
  *   every call throws that failure (a failed read still calls the listener, so the runtime's
  *   next call finds out).
@@ -116,16 +120,19 @@ export class LevelLog implements DurableLog {
   // last completed write.
   private hardState: HardState;
   private snapshotMetadata: SnapshotMetadata;
-  /** Whether a snapshot is recorded (else `snapshotMetadata` is NO_SNAPSHOT and has no file). */
-  private snapshotStored: boolean;
-  /** The latest snapshot's data once `snapshot()` read it; dropped when a newer one is stored. */
-  private snapshotData: Uint8Array | null = null;
+  /** The recorded snapshot's data (empty when none is recorded). */
+  private snapshotData: Uint8Array;
   /** The entries: bounds, terms, what is in memory, reads from disk. */
   private readonly log: CachedLog;
   /** A storage failure (StorageError) or a broken invariant met off the caller's stack. */
   private failure: Error | null = null;
-  /** Writes and compactions, one at a time in call order (the DurableLog contract). */
+  /**
+   * Writes, one at a time in call order (the DurableLog contract), and the recording batches of
+   * compactions whose file is durable, in the order their files became durable.
+   */
   private queue: Promise<void> = Promise.resolve();
+  /** Compactions not yet settled (file still being written, or batch queued): close waits. */
+  private readonly compactions = new Set<Promise<void>>();
   private listener: (() => void) | null = null;
 
   private constructor(
@@ -139,7 +146,7 @@ export class LevelLog implements DurableLog {
     this.identity = identity;
     this.hardState = loaded.hardState ?? { term: 0 as Term, vote: null, commit: 0 as LogIndex };
     this.snapshotMetadata = loaded.snapshot ?? NO_SNAPSHOT;
-    this.snapshotStored = loaded.snapshot !== undefined;
+    this.snapshotData = loaded.snapshotData;
     const cache = {
       cacheBytes: options.cacheBytes ?? CACHE_BYTES_DEFAULT,
       readAheadBytes: options.readAheadBytes ?? READ_AHEAD_BYTES_DEFAULT,
@@ -218,20 +225,10 @@ export class LevelLog implements DurableLog {
     return this.log.last as LogIndex;
   }
 
-  /** The latest snapshot; its data is read from its file (synchronously) the first time. */
+  /** The recorded snapshot, from memory (until a compaction's batch lands, the previous one). */
   snapshot(): Snapshot {
     this.checkServing();
-    const metadata = this.snapshotMetadata;
-    if (!this.snapshotStored) return { metadata, data: new Uint8Array(0) };
-    if (this.snapshotData === null) {
-      try {
-        this.snapshotData = readSnapshotFileSync(this.dir, metadata.index, metadata.term);
-      } catch (error) {
-        this.failure ??= asStorageError(error, `read ${this.dir}`);
-        throw this.failure;
-      }
-    }
-    return { metadata, data: this.snapshotData };
+    return { metadata: this.snapshotMetadata, data: this.snapshotData };
   }
 
   onAvailable(listener: () => void): void {
@@ -313,8 +310,7 @@ export class LevelLog implements DurableLog {
       await this.guard(() => this.db.batch(ops, { sync: update.sync }));
       if (snapshot !== undefined) {
         this.snapshotMetadata = snapshot.metadata;
-        this.snapshotStored = true;
-        this.snapshotData = null;
+        this.snapshotData = snapshot.data;
       }
       if (update.hardState !== undefined) this.hardState = update.hardState;
       this.log.applyWrite(update, change);
@@ -322,57 +318,75 @@ export class LevelLog implements DurableLog {
     });
   }
 
+  /**
+   * Saves a local snapshot and drops the entries up to `compactTo`, in the background: the file
+   * is written, fsynced and renamed outside the write queue (writes issued meanwhile go ahead),
+   * then one synced batch switches the snapshot record and the log start and deletes the whole
+   * segments at or below `compactTo`. Until that batch the previous snapshot and all entries
+   * are in force, on disk and in memory. A snapshot not newer than the recorded one (or than a
+   * newer one recorded while this file was written) writes no file and records nothing.
+   */
   compact(snapshot: Snapshot, compactTo: LogIndex): Promise<void> {
     const { index, term } = snapshot.metadata;
-    const newer = index > this.snapshotMetadata.index;
-    // The file is written outside the queue, so appends go on while it is fsynced; only the
-    // small batch that records it and drops the old entries waits its turn.
-    const fileWritten = newer
-      ? this.guard(() => writeSnapshotFile(this.dir, index, term, snapshot.data))
-      : Promise.resolve();
-    // Awaited in the queued task; until then a failure must not count as unhandled (which
-    // would end the process before the task reports it).
-    fileWritten.catch(() => undefined);
-    return this.enqueue(async () => {
-      await fileWritten;
+    const run = (async () => {
       this.checkServing();
-      const log = this.log;
-      check(index <= log.last, () => `snapshot ${index} beyond the last index`);
-      const ops: BatchOp[] = [];
-      let dropped = 0;
-      // Re-checked here: a Ready may have installed a newer snapshot meanwhile.
-      const record = index > this.snapshotMetadata.index;
-      if (record) ops.push(put(SNAPSHOT_KEY, encodeSnapshotMetadata(snapshot.metadata)));
-      const compacts = compactTo > log.offset;
-      const compactTerm = compacts ? this.term(compactTo) : null;
-      if (compacts) {
-        check(compactTo <= index, () => `compaction to ${compactTo} beyond snapshot ${index}`);
-        check(compactTerm !== null, () => `no term for ${compactTo}`);
-        ops.push(put(LOG_START_KEY, encodeLogStart(compactTo, compactTerm)));
-        // Whole segments at or below compactTo go; one straddling it stays (load skips its
-        // entries up to the log start).
-        const segments = log.segments;
-        while (dropped < segments.length) {
-          const next = segments[dropped + 1] ?? log.last + 1;
-          if (next - 1 > compactTo) break;
-          ops.push({ type: 'del', key: segmentKey(segments[dropped] as number) });
-          dropped++;
-        }
+      if (index > this.snapshotMetadata.index) {
+        await this.guard(() => writeSnapshotFile(this.dir, index, term, snapshot.data));
       }
-      if (ops.length > 0) await this.guard(() => this.db.batch(ops, { sync: true }));
-      if (record) {
-        this.snapshotMetadata = snapshot.metadata;
-        this.snapshotStored = true;
-        this.snapshotData = null;
-      }
-      if (compacts && compactTerm !== null) log.applyCompaction(compactTo, compactTerm, dropped);
-      await this.removeOldSnapshots();
-    });
+      // Queued only now that the file is durable: the batch is small and never holds appends
+      // behind a file write.
+      await this.enqueue(() => this.switchSnapshot(snapshot, compactTo));
+    })();
+    this.compactions.add(run);
+    const settled = (): void => {
+      this.compactions.delete(run);
+    };
+    run.then(settled, settled);
+    return run;
   }
 
-  /** Waits for queued writes and any read in flight, then closes the database. */
+  /** The queued half of `compact`: its file is durable; re-checks what writes changed meanwhile. */
+  private async switchSnapshot(snapshot: Snapshot, compactTo: LogIndex): Promise<void> {
+    this.checkServing();
+    const { index } = snapshot.metadata;
+    const log = this.log;
+    check(index <= log.last, () => `snapshot ${index} beyond the last index`);
+    const ops: BatchOp[] = [];
+    let dropped = 0;
+    // Re-checked here: a Ready may have installed a newer snapshot (or a newer compaction's file
+    // may have been durable first) meanwhile.
+    const record = index > this.snapshotMetadata.index;
+    if (record) ops.push(put(SNAPSHOT_KEY, encodeSnapshotMetadata(snapshot.metadata)));
+    const compacts = compactTo > log.offset;
+    const compactTerm = compacts ? this.term(compactTo) : null;
+    if (compacts) {
+      check(compactTo <= index, () => `compaction to ${compactTo} beyond snapshot ${index}`);
+      check(compactTerm !== null, () => `no term for ${compactTo}`);
+      ops.push(put(LOG_START_KEY, encodeLogStart(compactTo, compactTerm)));
+      // Whole segments at or below compactTo go; one straddling it stays (load skips its
+      // entries up to the log start).
+      const segments = log.segments;
+      while (dropped < segments.length) {
+        const next = segments[dropped + 1] ?? log.last + 1;
+        if (next - 1 > compactTo) break;
+        ops.push({ type: 'del', key: segmentKey(segments[dropped] as number) });
+        dropped++;
+      }
+    }
+    if (ops.length > 0) await this.guard(() => this.db.batch(ops, { sync: true }));
+    if (record) {
+      this.snapshotMetadata = snapshot.metadata;
+      this.snapshotData = snapshot.data;
+    }
+    if (compacts && compactTerm !== null) log.applyCompaction(compactTo, compactTerm, dropped);
+    await this.removeOldSnapshots();
+  }
+
+  /** Waits for compactions, queued writes and any read in flight, then closes the database. */
   async close(): Promise<void> {
     const reading = this.log.close();
+    // A compaction's batch is queued only once its file is durable: wait for that first.
+    await Promise.allSettled([...this.compactions]);
     await this.queue;
     await reading;
     if (this.db.status === 'closed') return;

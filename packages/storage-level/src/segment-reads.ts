@@ -20,7 +20,7 @@ import {
   SNAPSHOT_KEY,
   segmentKey,
 } from './records.js';
-import { verifySnapshotFile } from './snapshot-files.js';
+import { readSnapshotFile } from './snapshot-files.js';
 import { TermRuns } from './term-runs.js';
 
 /**
@@ -81,6 +81,8 @@ export interface LoadedLog {
   /** The log start: entries begin after `index`, whose term is `term`. */
   readonly start: { readonly index: number; readonly term: number };
   readonly snapshot: SnapshotMetadata | undefined;
+  /** The recorded snapshot's data, read and checked (empty when none is recorded). */
+  readonly snapshotData: Uint8Array;
   readonly last: number;
   readonly terms: TermRuns;
   readonly tail: EntryTail;
@@ -90,8 +92,9 @@ export interface LoadedLog {
 /**
  * Reads every record back, checking each checksum and the shape of the whole: entries exactly
  * (logStart, last] with no gap, each stored under its own index, and the recorded snapshot file
- * present and intact. Keeps the terms of all entries, and in `tail` the most recent entries
- * within `cacheBytes` plus every one above the hard state's commit index.
+ * present and intact (its data is read then, asynchronously, and returned). Keeps the terms of
+ * all entries, and in `tail` the most recent entries within `cacheBytes` plus every one above the
+ * hard state's commit index.
  */
 export async function loadLog(db: Db, dir: string, cacheBytes: number): Promise<LoadedLog> {
   const hardPayload = await getRecord(db, HARD_STATE_KEY);
@@ -106,9 +109,10 @@ export async function loadLog(db: Db, dir: string, cacheBytes: number): Promise<
       : decodeRecord(LOG_START_KEY, startPayload, decodeLogStart);
   const snapshotPayload = await getRecord(db, SNAPSHOT_KEY);
   let snapshot: SnapshotMetadata | undefined;
+  let snapshotData: Uint8Array = new Uint8Array(0);
   if (snapshotPayload !== undefined) {
     snapshot = decodeRecord(SNAPSHOT_KEY, snapshotPayload, decodeSnapshotMetadata);
-    await verifySnapshotFile(dir, snapshot.index, snapshot.term);
+    snapshotData = await readSnapshotFile(dir, snapshot.index, snapshot.term);
   }
   const keepFrom = (hardState?.commit ?? 0) + 1;
   const terms = new TermRuns();
@@ -146,7 +150,7 @@ export async function loadLog(db: Db, dir: string, cacheBytes: number): Promise<
   if (snapshotIndex > last) {
     throw corrupted('snapshot', `index ${snapshotIndex} beyond the last entry ${last}`);
   }
-  return { hardState, start, snapshot, last, terms, tail, segments };
+  return { hardState, start, snapshot, snapshotData, last, terms, tail, segments };
 }
 
 /**

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { type FileHandle, open, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from './checksum.js';
@@ -61,10 +60,16 @@ async function writeAll(file: FileHandle, bytes: Uint8Array): Promise<void> {
 }
 
 /**
- * Checks a recorded snapshot file without holding it: reads it a chunk at a time, summing the
- * checksum. A missing, short or damaged file is `StorageCorrupted` naming it.
+ * The data of a recorded snapshot, read asynchronously a chunk at a time into one buffer of the
+ * file's size (no second copy), checksum summed on the way; a missing, short or damaged file is
+ * `StorageCorrupted` naming it. Never synchronous: the image may be large, and opening a node or
+ * serving a follower must not stall the event loop (docs/adapters.md).
  */
-export async function verifySnapshotFile(dir: string, index: number, term: number): Promise<void> {
+export async function readSnapshotFile(
+  dir: string,
+  index: number,
+  term: number,
+): Promise<Uint8Array> {
   const name = snapshotFileName(index, term);
   let file: FileHandle;
   try {
@@ -75,45 +80,25 @@ export async function verifySnapshotFile(dir: string, index: number, term: numbe
   try {
     const size = (await file.stat()).size;
     if (size < CHECKSUM_BYTES) throw shortFile(name);
+    const bytes = new Uint8Array(size);
     const dataBytes = size - CHECKSUM_BYTES;
-    const buffer = new Uint8Array(
-      Math.min(SNAPSHOT_CHUNK_BYTES, Math.max(dataBytes, CHECKSUM_BYTES)),
-    );
+    // Summed chunk by chunk between reads, so no turn of the event loop sums more than a chunk.
     let crc = 0;
-    for (let at = 0; at < dataBytes; ) {
-      const length = Math.min(buffer.length, dataBytes - at);
-      const { bytesRead } = await file.read(buffer, 0, length, at);
+    for (let at = 0; at < size; ) {
+      const length = Math.min(SNAPSHOT_CHUNK_BYTES, size - at);
+      const { bytesRead } = await file.read(bytes, at, length, at);
       if (bytesRead === 0) throw shortFile(name);
-      crc = crc32(buffer.subarray(0, bytesRead), crc);
+      if (at < dataBytes) crc = crc32(bytes.subarray(at, Math.min(at + bytesRead, dataBytes)), crc);
       at += bytesRead;
     }
-    const { bytesRead } = await file.read(buffer, 0, CHECKSUM_BYTES, dataBytes);
-    if (bytesRead !== CHECKSUM_BYTES) throw shortFile(name);
-    if (new DataView(buffer.buffer).getUint32(0) !== crc) throw checksumMismatch(name);
+    const stored = new DataView(bytes.buffer, bytes.byteOffset, size).getUint32(dataBytes);
+    if (stored !== crc) throw checksumMismatch(name);
+    return bytes.subarray(0, dataBytes);
   } catch (error) {
     throw error instanceof StorageError ? error : unreadable(name, error);
   } finally {
     await file.close();
   }
-}
-
-/**
- * The data of a recorded snapshot, read whole and synchronously (the core's `snapshot()` cannot
- * wait), checksum checked; a missing or damaged file is `StorageCorrupted` naming it.
- */
-export function readSnapshotFileSync(dir: string, index: number, term: number): Uint8Array {
-  const name = snapshotFileName(index, term);
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(join(dir, name));
-  } catch (error) {
-    throw unreadable(name, error);
-  }
-  if (bytes.length < CHECKSUM_BYTES) throw shortFile(name);
-  const data = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length - CHECKSUM_BYTES);
-  const stored = new DataView(bytes.buffer, bytes.byteOffset, bytes.length).getUint32(data.length);
-  if (stored !== crc32(data)) throw checksumMismatch(name);
-  return data;
 }
 
 function unreadable(name: string, cause: unknown): StorageError {

@@ -3,9 +3,10 @@
 // and the terms of all entries take a handful of runs; a reopened folder loads only the tail
 // that fits and reads the rest back on demand; a truncation inside a segment whose entries were
 // evicted rewrites the kept part read from disk; a damaged record met by a read from disk stops
-// the log (the listener fires, the next call throws StorageCorrupted); snapshot data is not
-// kept after it is written, `snapshot()` reads the file (and keeps the latest), and files are
-// written at most 1 MiB at a time; `close` waits for a read in flight and calls no listener.
+// the log (the listener fires, the next call throws StorageCorrupted); the latest snapshot's
+// data stays in memory (`snapshot()` never reads its file: the bytes written, or those read and
+// checked on open), and files are written and read back at most 1 MiB at a time; `close` waits
+// for a read in flight and calls no listener.
 import { open as openFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
@@ -69,6 +70,13 @@ function snapshotOf(index: number, term: number, bytes: number, fill: number): S
     },
     data: new Uint8Array(bytes).fill(fill),
   };
+}
+
+/** Flips the first byte of a file, as a disk fault would. */
+async function damage(file: string): Promise<void> {
+  const bytes = await readFile(file);
+  bytes[0] = (bytes[0] ?? 0) ^ 0xff;
+  await writeFile(file, bytes);
 }
 
 /** The private database handle of an open LevelLog, to damage a record behind its back. */
@@ -170,34 +178,43 @@ describe('LevelLog memory', () => {
 });
 
 describe('LevelLog snapshot data', () => {
-  it('is not kept after writing: snapshot() reads the file, then keeps the latest', async () => {
+  it('stays in memory: snapshot() never reads its file, open reads and checks it', async () => {
     const dir = temp.make();
     const log = await open(dir);
     await log.write({ entries: entries(1, 10, 1), sync: true });
     const first = snapshotOf(5, 1, 3000, 7);
     await log.compact(first, 5 as LogIndex);
-    // Read from the file: the bytes written come back.
+    // The bytes written are served: damaging the file changes nothing.
+    await damage(join(dir, 'snapshot-5-1.bin'));
     expect(log.snapshot()).toEqual(first);
-    // Kept: damaging the file now changes nothing.
-    const file = join(dir, 'snapshot-5-1.bin');
-    const bytes = await readFile(file);
-    bytes[0] = (bytes[0] ?? 0) ^ 0xff;
-    await writeFile(file, bytes);
-    expect(log.snapshot()).toEqual(first);
-    // A newer snapshot replaces it and is read from its own file, once asked for.
+    // A newer snapshot replaces it, installed or taken locally.
     const second = snapshotOf(8, 1, 10, 9);
-    await log.compact(second, 8 as LogIndex);
+    await log.write({ snapshot: second, entries: [], sync: true });
     await writeFile(join(dir, 'snapshot-8-1.bin'), 'damaged');
-    expect(() => log.snapshot()).toThrow(
-      expect.objectContaining({ code: 'StorageCorrupted', key: 'snapshot-8-1.bin' }),
-    );
+    expect(log.snapshot()).toEqual(second);
     await log.close();
+    // Open reads the recorded file and checks it: damage is found there, not on a later call.
+    await expect(open(dir)).rejects.toMatchObject({
+      code: 'StorageCorrupted',
+      key: 'snapshot-8-1.bin',
+    });
+    const other = temp.make();
+    const intact = await open(other);
+    await intact.write({ snapshot: second, entries: [], sync: true });
+    await intact.close();
+    const reopened = await open(other);
+    await damage(join(other, 'snapshot-8-1.bin'));
+    expect(reopened.snapshot()).toEqual(second);
+    await reopened.close();
   });
 
-  it('is written to its file at most 1 MiB at a time', async () => {
+  it('is written to its file and read back at most 1 MiB at a time', async () => {
     const dir = temp.make();
     const handle = await openFile(join(dir, 'probe'), 'w');
-    const prototype = Object.getPrototypeOf(handle) as { write: (...args: unknown[]) => unknown };
+    const prototype = Object.getPrototypeOf(handle) as {
+      write: (...args: unknown[]) => unknown;
+      read: (...args: unknown[]) => unknown;
+    };
     await handle.close();
     const write = vi.spyOn(prototype, 'write');
     try {
@@ -209,7 +226,17 @@ describe('LevelLog snapshot data', () => {
       expect(sizes.length).toBeGreaterThanOrEqual(3);
       expect(Math.max(...sizes)).toBeLessThanOrEqual(SNAPSHOT_CHUNK_BYTES);
       await log.close();
-      const reopened = await open(dir);
+      // Open reads it back asynchronously, a chunk per call.
+      const fileRead = vi.spyOn(prototype, 'read');
+      let reopened: LevelLog;
+      try {
+        reopened = await open(dir);
+        const lengths = fileRead.mock.calls.map((call) => call[2] as number);
+        expect(lengths.length).toBeGreaterThanOrEqual(3);
+        expect(Math.max(...lengths)).toBeLessThanOrEqual(SNAPSHOT_CHUNK_BYTES);
+      } finally {
+        fileRead.mockRestore();
+      }
       const read = reopened.snapshot();
       expect(read.metadata).toEqual(snapshot.metadata);
       // Compared as bytes: a deep equality walks 2.5 MiB element by element.

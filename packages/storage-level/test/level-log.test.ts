@@ -1,6 +1,9 @@
 // What LevelLog adds to the conformance suite, checked on disk: truncation and compaction leave
 // no stale entry segments in LevelDB (a truncation inside a segment rewrites its kept part
-// together with the new entries); a snapshot switch-over interrupted before the rename (a temp
+// together with the new entries); compaction runs in the background (its snapshot file is held
+// at its fsync by a gate on FileHandle.sync while appends go on and resolve first; until its
+// switch the previous snapshot and every entry are in force; a snapshot installed meanwhile
+// wins over the older compaction); a snapshot switch-over interrupted before the rename (a temp
 // file) or before the database record (a renamed, unrecorded file) leaves the previous snapshot
 // in force; a flipped byte in any record, a deleted entry in the middle, or a damaged snapshot
 // file fails `open` with StorageCorrupted naming the record (never a shorter log); another
@@ -8,6 +11,7 @@
 // folder is StorageLocked with LevelDB's lock error as `cause`; bootstrap writes the same
 // genesis as MemoryStorage.bootstrap.
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { open as openFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   type ConfState,
@@ -20,7 +24,7 @@ import {
   type Term,
 } from '@cairn/raft';
 import { Level } from 'level';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { LevelLog, type StorageError } from '../src/index.js';
 import { SEGMENTS_END_KEY, segmentKey } from '../src/records.js';
 import { TempDirs } from './helpers.js';
@@ -102,6 +106,52 @@ async function flipByte(dir: string, key: Uint8Array, offset: number): Promise<v
   await db.close();
 }
 
+/** How long a held fsync waits at most: a broken log that waits for it then fails, not hangs. */
+const HOLD_FALLBACK_MS = 3_000;
+
+interface HeldSyncs {
+  /** Resolves once a FileHandle fsync (the snapshot file's) is being held. */
+  readonly reached: Promise<void>;
+  release(): void;
+  restore(): void;
+}
+
+/**
+ * Holds every `FileHandle.sync` (snapshot files and their folder; LevelDB syncs natively, so
+ * its batches are not held) until `release`: a snapshot file as slow as a disk can make it.
+ */
+async function holdFileSyncs(dir: string): Promise<HeldSyncs> {
+  const probe = await openFile(join(dir, 'probe'), 'w');
+  const prototype = Object.getPrototypeOf(probe) as { sync: () => Promise<void> };
+  await probe.close();
+  const sync = prototype.sync;
+  let reach: () => void = () => undefined;
+  const reached = new Promise<void>((resolve) => {
+    reach = resolve;
+  });
+  let release: () => void = () => undefined;
+  const released = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const fallback = setTimeout(() => release(), HOLD_FALLBACK_MS);
+  const spy = vi.spyOn(prototype, 'sync').mockImplementation(async function (this: unknown) {
+    reach();
+    await released;
+    return sync.call(this);
+  });
+  return {
+    reached,
+    release: () => {
+      clearTimeout(fallback);
+      release();
+    },
+    restore: () => {
+      clearTimeout(fallback);
+      spy.mockRestore();
+    },
+  };
+}
+
 describe('LevelLog on disk', () => {
   it('truncation deletes the replaced suffix from disk in the same write', async () => {
     const dir = temp.make();
@@ -168,6 +218,102 @@ describe('LevelLog on disk', () => {
     expect(reopened.firstIndex()).toBe(7);
     expect(reopened.term(6 as LogIndex)).toBe(1);
     expect(reopened.snapshot()).toEqual(snapshotAt(8, 1, 5));
+    await reopened.close();
+  });
+
+  it('compaction does not hold appends behind its snapshot file', async () => {
+    const dir = temp.make();
+    const log = await open(dir);
+    await log.write({ entries: entries(1, 4, 1), sync: true });
+    await log.write({ entries: entries(5, 10, 1), sync: true });
+    const held = await holdFileSyncs(dir);
+    const settled: string[] = [];
+    try {
+      const compacted = log
+        .compact(snapshotAt(8, 1, 5), 6 as LogIndex)
+        .then(() => settled.push('compaction'));
+      await held.reached;
+      // The file is at its fsync; appends, a hard state and a truncation go ahead of it.
+      await log.write({ entries: entries(11, 14, 1), sync: true });
+      await log.write({ entries: entries(13, 13, 2), sync: true });
+      const hardState = { term: 2 as Term, vote: NODE, commit: 12 as LogIndex };
+      await log.write({ entries: [], hardState, sync: true });
+      settled.push('appends');
+      // Until the switch the previous snapshot and every entry are in force.
+      expect(log.snapshot().metadata.index).toBe(0);
+      expect(log.firstIndex()).toBe(1);
+      expect(log.entries(1 as LogIndex, 14 as LogIndex, 1 << 20)).toEqual([
+        ...entries(1, 12, 1),
+        entry(13, 2),
+      ]);
+      held.release();
+      await compacted;
+      expect(settled).toEqual(['appends', 'compaction']);
+    } finally {
+      held.restore();
+    }
+    expect(log.snapshot()).toEqual(snapshotAt(8, 1, 5));
+    expect(log.firstIndex()).toBe(7);
+    expect(log.lastIndex()).toBe(13);
+    await log.close();
+    expect(await storedSegments(dir)).toEqual([5, 11]);
+    const reopened = await open(dir);
+    expect(reopened.initialState().hardState).toEqual({ term: 2, vote: NODE, commit: 12 });
+    expect(reopened.snapshot()).toEqual(snapshotAt(8, 1, 5));
+    expect(reopened.entries(7 as LogIndex, 14 as LogIndex, 1 << 20)).toEqual([
+      ...entries(7, 12, 1),
+      entry(13, 2),
+    ]);
+    await reopened.close();
+  });
+
+  it('a snapshot installed while a compaction writes its file wins over the older one', async () => {
+    const dir = temp.make();
+    const log = await open(dir);
+    await log.write({ entries: entries(1, 10, 1), sync: true });
+    const held = await holdFileSyncs(dir);
+    let compacted: Promise<void>;
+    let installed: Promise<void>;
+    try {
+      compacted = log.compact(snapshotAt(6, 1, 5), 6 as LogIndex);
+      await held.reached;
+      // The leader's snapshot replaces the whole log; its own file is held too.
+      installed = log.write({ snapshot: snapshotAt(20, 2, 9), entries: [], sync: true });
+      held.release();
+      await Promise.all([compacted, installed]);
+    } finally {
+      held.restore();
+    }
+    expect(log.snapshot()).toEqual(snapshotAt(20, 2, 9));
+    expect(log.firstIndex()).toBe(21);
+    expect(log.lastIndex()).toBe(20);
+    await log.close();
+    expect(readdirSync(dir).filter((name) => name.startsWith('snapshot-'))).toEqual([
+      'snapshot-20-2.bin',
+    ]);
+    const reopened = await open(dir);
+    expect(reopened.snapshot()).toEqual(snapshotAt(20, 2, 9));
+    expect(reopened.firstIndex()).toBe(21);
+    await reopened.close();
+  });
+
+  it('close waits for a compaction still writing its file', async () => {
+    const dir = temp.make();
+    const log = await open(dir);
+    await log.write({ entries: entries(1, 10, 1), sync: true });
+    const held = await holdFileSyncs(dir);
+    try {
+      const compacted = log.compact(snapshotAt(8, 1, 5), 8 as LogIndex);
+      await held.reached;
+      const closed = log.close();
+      held.release();
+      await Promise.all([compacted, closed]);
+    } finally {
+      held.restore();
+    }
+    const reopened = await open(dir);
+    expect(reopened.snapshot()).toEqual(snapshotAt(8, 1, 5));
+    expect(reopened.firstIndex()).toBe(9);
     await reopened.close();
   });
 
