@@ -12,6 +12,7 @@ export {
 } from './memory-network.js';
 export {
   FRAME_BYTES_MAX_DEFAULT,
+  QUEUE_BYTES_MAX_DEFAULT,
   QUEUE_MESSAGES_MAX_DEFAULT,
   SNAPSHOT_CHUNK_BYTES_DEFAULT,
   type TcpTransportOptions,

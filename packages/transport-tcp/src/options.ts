@@ -6,6 +6,12 @@ import { TransportError, type TransportEventListener } from './errors.js';
 export const FRAME_BYTES_MAX_DEFAULT = 16 * 1024 * 1024;
 /** Default bound on each peer's send queue, in messages. */
 export const QUEUE_MESSAGES_MAX_DEFAULT = 4096;
+/**
+ * Default bound on each peer's send queue, in bytes of encoded frames. Four default-size
+ * frames: a leader's pipeline to a slow follower (the core bounds inflight appends) fits, while
+ * a peer that stopped reading costs at most this much memory, not 4096 frames of 16 MiB.
+ */
+export const QUEUE_BYTES_MAX_DEFAULT = 64 * 1024 * 1024;
 /** Snapshot data travels in slices of this many bytes, interleaved with other messages. */
 export const SNAPSHOT_CHUNK_BYTES_DEFAULT = 1024 * 1024;
 /** Largest snapshot a receiver will reassemble; a bigger claim closes the connection. */
@@ -51,7 +57,10 @@ export interface TcpTransportOptions {
   secret?: string;
   tls?: TlsOptions;
   frameBytesMax?: number;
+  /** Bound on each peer's send queue, in messages (default 4096). */
   queueMessagesMax?: number;
+  /** Bound on each peer's send queue, in bytes of encoded frames (default 64 MiB). */
+  queueBytesMax?: number;
   snapshotChunkBytes?: number;
   snapshotBytesMax?: number;
   handshakeTimeoutMs?: number;
@@ -72,6 +81,7 @@ export interface ResolvedOptions {
   tls: TlsOptions | null;
   frameBytesMax: number;
   queueMessagesMax: number;
+  queueBytesMax: number;
   snapshotChunkBytes: number;
   snapshotBytesMax: number;
   handshakeTimeoutMs: number;
@@ -138,6 +148,7 @@ export function resolveOptions(options: TcpTransportOptions): ResolvedOptions {
       options.queueMessagesMax ?? QUEUE_MESSAGES_MAX_DEFAULT,
       'queueMessagesMax',
     ),
+    queueBytesMax: positive(options.queueBytesMax ?? QUEUE_BYTES_MAX_DEFAULT, 'queueBytesMax'),
     snapshotChunkBytes,
     snapshotBytesMax: positive(
       options.snapshotBytesMax ?? SNAPSHOT_BYTES_MAX_DEFAULT,

@@ -79,7 +79,7 @@ export class OutboundLink {
     readonly peer: NodeId,
     private address: { host: string; port: number },
   ) {
-    this.queue = new SendQueue(ctx.options.queueMessagesMax);
+    this.queue = new SendQueue(ctx.options.queueMessagesMax, ctx.options.queueBytesMax);
   }
 
   setAddress(address: { host: string; port: number }): void {
@@ -96,8 +96,20 @@ export class OutboundLink {
     if (message.type === 'Snapshot') {
       this.pendingSnapshot = message;
     } else {
-      const dropped = this.queue.push(message);
-      if (dropped !== null) this.report('QueueFull', `dropped a queued ${dropped.type}`);
+      // Encoded now, so the queue can count bytes and an oversized message never waits.
+      const body = encodeMessage(message);
+      if (body.length + 1 > this.ctx.options.frameBytesMax) {
+        this.report('FrameTooLarge', `dropped a ${message.type} of ${body.length} bytes`);
+        return;
+      }
+      for (const dropped of this.queue.push(message, body)) {
+        this.report(
+          'QueueFull',
+          dropped === message
+            ? `dropped a ${message.type} larger than queueBytesMax`
+            : `dropped a queued ${dropped.type}`,
+        );
+      }
     }
   }
 
@@ -306,9 +318,9 @@ export class OutboundLink {
       while (room) {
         let wrote = false;
         for (let n = 0; n < MESSAGES_PER_CHUNK && room; n++) {
-          const message = this.queue.shift();
-          if (message === undefined) break;
-          room = this.writeMessage(socket, message);
+          const item = this.queue.shift();
+          if (item === undefined) break;
+          room = this.write(socket, frameHead(FrameKind.Message, item.body.length), item.body);
           wrote = true;
         }
         if (room && this.stream === null && this.pendingSnapshot !== null) {
@@ -331,15 +343,6 @@ export class OutboundLink {
   private write(socket: net.Socket, head: Buffer, body: Uint8Array): boolean {
     socket.write(head);
     return socket.write(body) || socket.writableLength < SOCKET_BUFFER_BYTES_MAX;
-  }
-
-  private writeMessage(socket: net.Socket, message: Message): boolean {
-    const body = encodeMessage(message);
-    if (body.length + 1 > this.ctx.options.frameBytesMax) {
-      this.report('FrameTooLarge', `dropped a ${message.type} of ${body.length} bytes`);
-      return true;
-    }
-    return this.write(socket, frameHead(FrameKind.Message, body.length), body);
   }
 
   private beginStream(socket: net.Socket, message: SnapshotRequest): boolean {

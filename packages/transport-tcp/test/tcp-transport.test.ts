@@ -1,16 +1,19 @@
 // TcpTransport in one process on 127.0.0.1, for what the conformance suite does not cover:
 // `send` to a peer that is down never throws or blocks and its queue stays bounded (QueueFull
 // events, oldest Heartbeats dropped first) while the link redials with backoff and reports the
-// peer unreachable; `close()` leaves no socket, server or timer behind (Node's active-resource
-// list is back to what it was); and a Snapshot bigger than a chunk lets a Heartbeat sent after it
+// peer unreachable, and it is bounded in bytes as well (`queueBytesMax`, oldest Appends
+// dropped); `close()` leaves no socket, server or timer behind (Node's active-resource list
+// holds nothing it did not hold before); and a Snapshot bigger than a chunk lets a Heartbeat sent after it
 // arrive first (chunks interleave with other traffic).
-import type {
-  HeartbeatRequest,
-  LogIndex,
-  Message,
-  NodeId,
-  SnapshotRequest,
-  Term,
+import {
+  type AppendRequest,
+  encodeMessage,
+  type HeartbeatRequest,
+  type LogIndex,
+  type Message,
+  type NodeId,
+  type SnapshotRequest,
+  type Term,
 } from '@cairn/raft';
 import { describe, expect, it } from 'vitest';
 import { TcpTransport } from '../src/index.js';
@@ -24,6 +27,26 @@ function heartbeat(from: number, to: number, commit: number): HeartbeatRequest {
     term: 1 as Term,
     commit: commit as LogIndex,
     context: null,
+  };
+}
+
+function append(prevIndex: number, dataBytes: number): AppendRequest {
+  return {
+    type: 'Append',
+    from: 1 as NodeId,
+    to: 2 as NodeId,
+    term: 1 as Term,
+    prevIndex: prevIndex as LogIndex,
+    prevTerm: 1 as Term,
+    entries: [
+      {
+        term: 1 as Term,
+        index: (prevIndex + 1) as LogIndex,
+        type: 'normal',
+        data: new Uint8Array(dataBytes).fill(7),
+      },
+    ],
+    commit: 0 as LogIndex,
   };
 }
 
@@ -90,6 +113,34 @@ describe('TcpTransport (in-process, 127.0.0.1)', () => {
       expect(log.events.filter((e) => e.code === 'QueueFull').length).toBe(900);
       expect(await waitUntil(() => unreachable.length >= 3)).toBe(true);
       expect(unreachable.every((peer) => peer === 2)).toBe(true);
+    } finally {
+      await transport.close();
+    }
+  });
+
+  it('bounds the queue for a peer that is down by bytes too, dropping the oldest Appends', async () => {
+    const [p1, p2] = await freePorts(2);
+    const peers = { 1: `${LOOPBACK}:${p1}`, 2: `${LOOPBACK}:${p2}` };
+    const log = eventLog();
+    const queueBytesMax = 256 * 1024;
+    const transport = new TcpTransport({
+      nodeId: 1,
+      clusterId: 'c',
+      listen: peers[1],
+      peers,
+      queueBytesMax,
+      reconnect: { baseMs: 5, maxMs: 20 },
+      onEvent: log.listener,
+    });
+    await transport.start();
+    try {
+      const appends = Array.from({ length: 100 }, (_, i) => append(i, 10_000));
+      const frameBytes = encodeMessage(appends[0] as AppendRequest).length + 5;
+      for (const message of appends) transport.send([message]);
+      const kept = Math.floor(queueBytesMax / frameBytes);
+      const full = log.events.filter((e) => e.code === 'QueueFull');
+      expect(full.length).toBe(appends.length - kept);
+      expect(full.every((e) => e.detail === 'dropped a queued Append')).toBe(true);
     } finally {
       await transport.close();
     }
