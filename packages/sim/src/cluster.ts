@@ -1,9 +1,10 @@
 import { type CairnNode, createNode, type NodeEvent, seededNodeRandom } from '@cairn/node';
 import { MemoryNetwork, VirtualTime } from '@cairn/node/testing';
-import { type ConfState, type NodeId, seededRandom } from '@cairn/raft';
+import { type ConfState, type Message, type NodeId, seededRandom } from '@cairn/raft';
 import { tapNode } from './apply-tap.js';
 import { type Corruption, SimDisk } from './disk.js';
 import { NodeEnv, SimGate } from './env.js';
+import type { Plant } from './plant.js';
 import { RaftChecker } from './raft-checker.js';
 import { mix, Rng, TraceHash } from './rng.js';
 
@@ -21,6 +22,38 @@ export interface SimClusterOptions {
   readonly snapshotEntries?: number;
   readonly snapshotRetainedEntries?: number;
   readonly writeLatencyMs?: readonly [number, number];
+  /** Planted bugs in the disks and the network (tests of the checkers only). */
+  readonly plant?: Plant;
+}
+
+/**
+ * What a run reached (coverage, RELIABILITY §6): counted by the cluster as it happens, so a run
+ * that never reached a situation cannot pass for one that survived it.
+ */
+export interface ClusterCoverage {
+  /** Leaders elected (one per term won). */
+  elections: number;
+  /** Leaders elected while the simulation had some partition in place. */
+  electionsUnderPartition: number;
+  /** PreVote requests answered with a rejection (delivered to the candidate). */
+  preVoteRejections: number;
+  /** Vote requests answered with a rejection. */
+  voteRejections: number;
+  /** InstallSnapshot messages delivered to a running member. */
+  snapshotsSent: number;
+  /** Snapshots restored into a state machine (installs and restarts from a snapshot). */
+  snapshotRestores: number;
+  /** Membership entries (conf changes) applied, counted once per index. */
+  confChanges: number;
+  /** Of those, the ones first applied while some fault was active. */
+  confChangesUnderFaults: number;
+  /** Member starts refused because the disk failed its checksum. */
+  corruptionDetected: number;
+  /** Member starts refused because the disk belongs to another node. */
+  mismatchDetected: number;
+  /** Unsynced records a crash lost, and torn tails it left. */
+  lostRecords: number;
+  tornRecords: number;
 }
 
 export type MemberState = 'up' | 'down' | 'refused';
@@ -55,10 +88,31 @@ export class SimCluster {
   readonly founders: readonly number[];
   readonly rng: Rng;
   readonly stats = { crashes: 0, restarts: 0, pauses: 0, clockJumps: 0, refusals: 0, fatal: 0 };
+  readonly coverage: ClusterCoverage = {
+    elections: 0,
+    electionsUnderPartition: 0,
+    preVoteRejections: 0,
+    voteRejections: 0,
+    snapshotsSent: 0,
+    snapshotRestores: 0,
+    confChanges: 0,
+    confChangesUnderFaults: 0,
+    corruptionDetected: 0,
+    mismatchDetected: 0,
+    lostRecords: 0,
+    tornRecords: 0,
+  };
+  /** Set by whoever drives the faults: a partition is in place (for coverage). */
+  partitioned = false;
+  /** Set by whoever drives the faults: some fault is active (for coverage). */
+  faulty = false;
+  private readonly confIndexes = new Set<number>();
   private roundTimer: unknown = null;
 
   constructor(readonly options: SimClusterOptions) {
     this.rng = new Rng(options.seed);
+    const startMs = this.time.now();
+    this.trace.clock = () => this.time.now() - startMs;
     this.network = new MemoryNetwork({ random: seededRandom(mix(options.seed, 'network')) });
     this.founders = Array.from({ length: options.voters }, (_, i) => i + 1);
     for (const id of this.founders) this.addMember(id, false);
@@ -76,13 +130,27 @@ export class SimCluster {
   private addMember(id: number, join: boolean): void {
     const env = new NodeEnv(this.time);
     const inner = this.network.transport(id);
-    const gate = new SimGate(inner);
-    inner.onMessage((message) => gate.deliver(message));
+    const forge = this.options.plant?.forgeAppendAcks === true;
+    const gate: SimGate = new SimGate(
+      forge ? { send: (messages) => this.sendForgingAcks(inner, gate, messages) } : inner,
+    );
+    inner.onMessage((message) => {
+      this.count(message);
+      gate.deliver(message);
+    });
     inner.onUnreachable((peer) => gate.reportUnreachable(peer));
     void inner.start();
     const diskOptions = {
       identity: { clusterId: CLUSTER_ID, nodeId: id },
       rng: this.rng.fork(`disk-${id}`),
+      ...(this.options.plant === undefined
+        ? {}
+        : {
+            plant: {
+              ackUnsynced: this.options.plant.ackUnsynced === true,
+              forgetVote: this.options.plant.forgetVote === true,
+            },
+          }),
       ...(this.options.writeLatencyMs === undefined
         ? {}
         : { writeLatencyMs: this.options.writeLatencyMs }),
@@ -106,6 +174,41 @@ export class SimCluster {
       refusal: null,
       join,
     });
+  }
+
+  /**
+   * Planted (forgeAppendAcks): an Append the network loses is answered anyway, one round later,
+   * by an AppendResponse forged in its target's name, as if the target had stored every entry.
+   */
+  private sendForgingAcks(
+    inner: { send(messages: readonly Message[]): void },
+    gate: SimGate,
+    messages: readonly Message[],
+  ): void {
+    for (const message of messages) {
+      const dropped = this.network.stats.dropped;
+      inner.send([message]);
+      if (message.type !== 'Append' || this.network.stats.dropped === dropped) continue;
+      const last = message.entries[message.entries.length - 1];
+      const reply: Message = {
+        type: 'AppendResponse',
+        from: message.to,
+        to: message.from,
+        term: message.term,
+        index: last === undefined ? message.prevIndex : last.index,
+        reject: false,
+        hintIndex: message.prevIndex,
+        hintTerm: message.prevTerm,
+      };
+      this.time.setTimeout(() => gate.deliver(reply), this.options.roundMs ?? 1);
+    }
+  }
+
+  /** Counts what the network delivers to a member, for coverage. */
+  private count(message: Message): void {
+    if (message.type === 'PreVoteResponse' && message.reject) this.coverage.preVoteRejections++;
+    else if (message.type === 'VoteResponse' && message.reject) this.coverage.voteRejections++;
+    else if (message.type === 'Snapshot') this.coverage.snapshotsSent++;
   }
 
   member(id: number): Member {
@@ -162,6 +265,7 @@ export class SimCluster {
       member.node = node;
       member.state = 'up';
       member.refusal = null;
+      if (incarnation > 1) this.stats.restarts++;
       this.observe(member);
       this.trace.add(`start ${id}.${incarnation} @${this.time.now()}`);
       return node;
@@ -175,6 +279,8 @@ export class SimCluster {
       member.gate.kill();
       member.env.kill();
       this.stats.refusals++;
+      if (member.refusal.code === 'StorageCorrupted') this.coverage.corruptionDetected++;
+      if (member.refusal.code === 'StorageMismatch') this.coverage.mismatchDetected++;
       this.trace.add(`refused ${id}.${incarnation} ${member.refusal.code}`);
       return null;
     }
@@ -185,7 +291,11 @@ export class SimCluster {
     if (member === undefined || member.incarnation !== incarnation || member.node === null) return;
     if (event.type === 'roleChanged') {
       this.trace.add(`role ${id} ${event.role} t${event.term} l${event.leader}`);
-      if (event.role === 'leader') this.checker.onLeader(id, event.term);
+      if (event.role === 'leader') {
+        this.coverage.elections++;
+        if (this.partitioned) this.coverage.electionsUnderPartition++;
+        this.checker.onLeader(id, event.term);
+      }
     } else if (event.type === 'fatal') {
       this.stats.fatal++;
       this.trace.add(`fatal ${id} ${event.error.message}`);
@@ -202,9 +312,16 @@ export class SimCluster {
     const id = member.id;
     tapNode(node, {
       applied: (entry, command, digest) => {
+        if (entry.type === 'confChange' && !this.confIndexes.has(entry.index)) {
+          this.confIndexes.add(entry.index);
+          this.coverage.confChanges++;
+          if (this.faulty) this.coverage.confChangesUnderFaults++;
+          this.trace.add(`conf change applied at ${entry.index} by ${id}`);
+        }
         this.checker.onApplied(id, entry, command, digest);
       },
       restored: (index, digest) => {
+        this.coverage.snapshotRestores++;
         this.trace.add(`restored ${id} ${index} ${digest}`);
         this.checker.onRestored(id, index, digest);
       },
@@ -222,14 +339,16 @@ export class SimCluster {
     member.state = 'down';
     member.gate.kill();
     member.env.kill();
+    const before = { ...member.disk.stats };
     member.disk.crash();
+    this.coverage.lostRecords += member.disk.stats.lostRecords - before.lostRecords;
+    this.coverage.tornRecords += member.disk.stats.tornRecords - before.tornRecords;
     // The dead incarnation's promises settle now (its disk writes fail); nothing leaves it.
     await node.close().catch(() => {});
   }
 
   async restart(id: number): Promise<CairnNode | null> {
     await this.crash(id);
-    this.stats.restarts++;
     return this.startMember(id);
   }
 

@@ -50,6 +50,8 @@ export interface SimDiskOptions {
   readonly rng: Rng;
   /** Virtual milliseconds a write takes, drawn in [min, max]. Default [0, 0]. */
   readonly writeLatencyMs?: readonly [number, number];
+  /** Planted bugs (see `Plant`): acknowledge syncs without durability, forget the vote. */
+  readonly plant?: { readonly ackUnsynced?: boolean; readonly forgetVote?: boolean };
 }
 
 export type Corruption = 'flip' | 'zero' | 'truncate';
@@ -102,6 +104,7 @@ export class SimDisk implements DurableLog {
   private timers: DiskTimers | null = null;
   private readonly rng: Rng;
   private readonly latency: readonly [number, number];
+  private readonly plant: NonNullable<SimDiskOptions['plant']>;
   readonly identity: DiskIdentity;
   /** Counters for coverage reports. */
   readonly stats = { writes: 0, syncs: 0, lostRecords: 0, tornRecords: 0 };
@@ -110,6 +113,7 @@ export class SimDisk implements DurableLog {
     this.identity = options.identity;
     this.rng = options.rng;
     this.latency = options.writeLatencyMs ?? [0, 0];
+    this.plant = options.plant ?? {};
     this.append(encodeIdentity(options.identity), true);
   }
 
@@ -270,7 +274,8 @@ export class SimDisk implements DurableLog {
       const done = (): void => {
         if (incarnation !== this.incarnation) return;
         this.inFlight.splice(this.inFlight.indexOf(write), 1);
-        this.append(write.record, write.sync);
+        // Planted (ackUnsynced): the write is acknowledged below but stays volatile.
+        this.append(write.record, write.sync && this.plant.ackUnsynced !== true);
         try {
           applyToView();
         } catch (error) {
@@ -316,7 +321,7 @@ export class SimDisk implements DurableLog {
           );
         continue;
       }
-      applyRecord(view, record.bytes);
+      applyRecord(view, record.bytes, this.plant.forgetVote === true);
     }
   }
 }
@@ -399,7 +404,8 @@ function decodeSnapshot(bytes: Uint8Array): Snapshot {
   return { metadata: decodeSnapshotMetadata(meta[1]), data: data[1].slice() };
 }
 
-function applyRecord(view: MemoryStorage, bytes: Uint8Array): void {
+/** `forgetVote` is a planted bug: the replayed hard state loses its vote. */
+function applyRecord(view: MemoryStorage, bytes: Uint8Array, forgetVote: boolean): void {
   const parts = [...unframe(bytes)];
   if (parts[0]?.[0] === TAG_COMPACT) {
     const [snapshot, to] = parts;
@@ -414,8 +420,10 @@ function applyRecord(view: MemoryStorage, bytes: Uint8Array): void {
   for (const [tag, payload] of parts) {
     if (tag === TAG_SNAPSHOT) snapshot = decodeSnapshot(payload);
     else if (tag === TAG_ENTRY) entries.push(decodeEntry(payload));
-    else if (tag === TAG_HARD_STATE) hardState = decodeHardState(payload);
-    else throw new Error(`unknown record part ${tag}`);
+    else if (tag === TAG_HARD_STATE) {
+      hardState = decodeHardState(payload);
+      if (forgetVote) hardState = { ...hardState, vote: null };
+    } else throw new Error(`unknown record part ${tag}`);
   }
   view.write({ snapshot, entries, hardState });
 }

@@ -46,13 +46,29 @@ export function mix(seed: number, label: string): number {
   return hash;
 }
 
-/** A running FNV-1a hash over text: the trace hash that proves a seed replays exactly. */
+/** One kept trace line: when (virtual ms since the start) and what. */
+export interface TraceLine {
+  readonly atMs: number;
+  readonly text: string;
+}
+
+/**
+ * A running FNV-1a hash over text: the trace hash that proves a seed replays exactly. With
+ * `keep` set it also keeps every line with its virtual time (a readable timeline to replay a
+ * seed with); the hash is the same either way.
+ */
 export class TraceHash {
   private hash = 0x811c9dc5;
   private count = 0;
+  /** Kept lines, when `keep` is set. */
+  readonly lines: TraceLine[] = [];
+  keep = false;
+  /** Virtual milliseconds since the start, for kept lines. */
+  clock: () => number = () => 0;
 
   add(text: string): void {
     this.count++;
+    if (this.keep) this.lines.push({ atMs: this.clock(), text });
     for (let i = 0; i < text.length; i++) {
       this.hash ^= text.charCodeAt(i);
       this.hash = Math.imul(this.hash, 0x01000193) >>> 0;

@@ -1,8 +1,10 @@
+import { reportedCversion } from '@cairn/znode';
 import { installApplyTap } from './apply-tap.js';
 import { SimCluster } from './cluster.js';
 import { History } from './history.js';
 import { checkHistory, describeRead } from './history-checker.js';
 import { describeStat } from './model.js';
+import type { Plant } from './plant.js';
 import type { Violation } from './raft-checker.js';
 import { Rng } from './rng.js';
 import { Client } from './workload.js';
@@ -28,6 +30,10 @@ export interface SimulationOptions {
   readonly safetyMs?: number;
   readonly faults?: Partial<FaultSwitches>;
   readonly snapshotEntries?: number;
+  /** Deliberate faults to prove the checkers bite (tests only; see `Plant`). */
+  readonly plant?: Plant;
+  /** Keep a readable timeline of the run in the report (for replaying one seed). */
+  readonly trace?: boolean;
 }
 
 export interface SimulationReport {
@@ -36,8 +42,15 @@ export interface SimulationReport {
   /** Hash of everything observable in the run: equal for two runs of one seed. */
   readonly traceHash: string;
   readonly stats: Record<string, number>;
+  /**
+   * What the run reached (elections under partition, snapshot installs, crashes, expiries,
+   * watch fires, corruption detected, ...): summed over a batch by `addCoverage`.
+   */
+  readonly coverage: Record<string, number>;
   /** What happened, for a failure message. */
   readonly summary: string;
+  /** The run as timestamped lines (`trace: true` only), oldest first. */
+  readonly timeline: readonly string[];
 }
 
 const ALL_FAULTS: FaultSwitches = {
@@ -66,6 +79,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
   const learnerId = options.voters + 1;
   const sim = new SimCluster({
     seed: options.seed,
+    ...(options.plant === undefined ? {} : { plant: options.plant }),
     voters: options.voters,
     learners: options.learner ? [learnerId] : [],
     writeLatencyMs: [0, faultRng.between(0, 4)],
@@ -77,6 +91,9 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
   const history = new History();
   const clients: Client[] = [];
   const notes: string[] = [`faults: ${enabled.join(', ') || 'none'}`];
+  const faultCounts: Record<string, number> = {};
+  sim.trace.keep = options.trace === true;
+  sim.trace.add(`seed ${options.seed}, ${options.voters} voters, ${notes[0]}`);
   try {
     await sim.start();
     if (options.learner) {
@@ -89,11 +106,24 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
       }
     }
     for (let i = 0; i < (options.clients ?? 5); i++) {
-      const client = new Client(i, sim, history, rng.fork(`client-${i}`));
+      const client = new Client(
+        i,
+        sim,
+        history,
+        rng.fork(`client-${i}`),
+        options.plant?.lateWatchMs ?? 0,
+      );
       clients.push(client);
       client.start();
     }
-    await safetyPhase(sim, faultRng, new Set(enabled), options.safetyMs ?? 4000, notes);
+    await safetyPhase(
+      sim,
+      faultRng,
+      new Set(enabled),
+      options.safetyMs ?? 4000,
+      notes,
+      faultCounts,
+    );
     await livenessPhase(sim, clients, violations, notes);
   } catch (error) {
     violations.push({
@@ -106,6 +136,8 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
   const verdict = checkHistory(sim.checker.log, history);
   violations.push(...verdict.violations);
   endChecks(sim, verdict.model, history, violations);
+  const timeline: { atMs: number; text: string }[] = [];
+  const startMs = 1_700_000_000_000;
   for (const op of history.ops) {
     const outcome = op.outcome;
     const described =
@@ -115,8 +147,48 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
           ? `error ${outcome.code}`
           : 'pending';
     sim.trace.add(`op ${op.id} ${op.kind} ${op.path} ${op.input} @${op.returnMs} ${described}`);
+    if (options.trace === true) {
+      const zxid = op.returnApplied === null ? '' : ` (node applied ${op.returnApplied})`;
+      const returned = op.returnMs === null ? 'never' : `${op.returnMs - startMs}`;
+      timeline.push({
+        atMs: op.invokeMs - startMs,
+        text: `client ${op.client} on node ${op.node}: op ${op.id} ${op.kind}${op.linearizable ? ' (linearizable)' : ''}${op.watch === null ? '' : ` +${op.watch} watch`} ${op.path} ${op.input} -> ${described} (returned at ${returned})${zxid}`,
+      });
+    }
   }
-  for (const fire of history.fires) sim.trace.add(`fire ${fire.op} ${fire.type} ${fire.zxid}`);
+  // A fire carries no time of its own: place it at the last call event ordered before it.
+  const eventTimes: { order: number; ms: number }[] = [];
+  for (const op of history.ops) {
+    eventTimes.push({ order: op.invokeOrder, ms: op.invokeMs });
+    if (op.returnOrder !== null && op.returnMs !== null)
+      eventTimes.push({ order: op.returnOrder, ms: op.returnMs });
+  }
+  eventTimes.sort((a, b) => a.order - b.order);
+  let cursor = 0;
+  let lastMs = startMs;
+  for (const fire of history.fires) {
+    sim.trace.add(`fire ${fire.op} ${fire.type} ${fire.zxid}`);
+    while (cursor < eventTimes.length && (eventTimes[cursor]?.order ?? 0) < fire.order) {
+      lastMs = eventTimes[cursor]?.ms ?? lastMs;
+      cursor++;
+    }
+    if (options.trace === true)
+      timeline.push({
+        atMs: lastMs - startMs,
+        text: `watch of op ${fire.op} fired: ${fire.type} ${fire.path} at zxid ${fire.zxid}`,
+      });
+  }
+  if (options.trace === true) {
+    for (const line of sim.trace.lines)
+      if (!line.text.startsWith('op ') && !line.text.startsWith('fire '))
+        timeline.push({ atMs: line.atMs, text: line.text });
+    for (const violation of violations)
+      timeline.push({
+        atMs: sim.time.now() - startMs,
+        text: `VIOLATION [${violation.checker}] ${violation.message}`,
+      });
+    timeline.sort((a, b) => a.atMs - b.atMs);
+  }
   const stats: Record<string, number> = {
     ...sim.stats,
     ops: history.ops.length,
@@ -128,13 +200,42 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     lastIndex: verdict.model.lastZxid,
     virtualMs: sim.time.now() - 1_700_000_000_000,
   };
+  let sessionExpiries = 0;
+  let sessionCloses = 0;
+  for (const command of sim.checker.log.values()) {
+    if (command.txn?.type !== 'closeSession' || command.outcome !== 'applied') continue;
+    if (command.txn.reason === 'expire') sessionExpiries++;
+    else sessionCloses++;
+  }
+  const coverage: Record<string, number> = {
+    runs: 1,
+    ...faultCounts,
+    ...sim.coverage,
+    crashes: sim.stats.crashes,
+    restarts: sim.stats.restarts,
+    pauses: sim.stats.pauses,
+    clockJumps: sim.stats.clockJumps,
+    messagesDropped: sim.network.stats.dropped,
+    messagesDuplicated: sim.network.stats.duplicated,
+    sessionExpiries,
+    sessionCloses,
+    watchFires: history.fires.length,
+    writesChecked: verdict.stats.writesChecked,
+    readsChecked: verdict.stats.readsChecked,
+    watchesChecked: verdict.stats.watchesChecked,
+    ops: history.ops.length,
+    opsFailed: history.ops.filter((op) => op.outcome.status === 'error').length,
+    committedEntries: verdict.model.lastZxid,
+  };
   await sim.close().catch(() => {});
   return {
     seed: options.seed,
     violations,
     traceHash: sim.trace.digest(),
     stats,
+    coverage,
     summary: `${notes.join('; ')}; ${JSON.stringify(stats)}`,
+    timeline: timeline.map((line) => `${String(line.atMs).padStart(6)} ms  ${line.text}`),
   };
 }
 
@@ -144,6 +245,7 @@ async function safetyPhase(
   enabled: ReadonlySet<string>,
   durationMs: number,
   notes: string[],
+  counts: Record<string, number>,
 ): Promise<void> {
   const ids = [...sim.members.keys()];
   const voters = sim.founders;
@@ -153,7 +255,18 @@ async function safetyPhase(
   const resumes = new Map<number, number>();
   const start = sim.time.now();
   let corrupted = false;
+  let linkFaults = false;
+  const bridgeRng = rng.fork('bridge');
+  const count = (name: string, line: string): void => {
+    counts[name] = (counts[name] ?? 0) + 1;
+    sim.trace.add(line);
+  };
+  const partitioned = (line: string, name: string): void => {
+    sim.partitioned = true;
+    count(name, line);
+  };
   while (sim.time.now() - start < durationMs) {
+    sim.faulty = sim.partitioned || linkFaults || down.size > 0;
     await sim.run(rng.between(50, 300));
     const now = sim.time.now();
     for (const [id, at] of [...restarts]) {
@@ -173,31 +286,57 @@ async function safetyPhase(
     if (action === 0 && enabled.has('network')) {
       const from = rng.pick(ids);
       const to = rng.pick(ids.filter((id) => id !== from));
-      sim.network.setLink(from, to, {
+      const faults = {
         dropProbability: rng.pick([0, 0.1, 0.3, 0.6]),
         duplicateProbability: rng.pick([0, 0.1, 0.3]),
         delayRounds: rng.between(0, 20),
         reorder: rng.chance(0.5),
-      });
+      };
+      sim.network.setLink(from, to, faults);
+      linkFaults = true;
+      count('linkFaults', `link ${from}->${to} ${JSON.stringify(faults)}`);
     } else if (action === 1 && enabled.has('partitions')) {
+      // The bridge draws from its own generator so that seeds keep their other draws.
       const shape = rng.int(3);
       if (shape === 0) {
         const side = ids.filter(() => rng.chance(0.5));
         const other = ids.filter((id) => !side.includes(id));
-        if (side.length > 0 && other.length > 0) sim.network.partition(side, other);
+        if (bridgeRng.chance(0.3)) {
+          // Non-transitive: A and C both see B, but not each other.
+          const [a, b, c] = shuffled(ids, bridgeRng);
+          if (a !== undefined && b !== undefined && c !== undefined) {
+            sim.network.partitionOneWay(a, c);
+            sim.network.partitionOneWay(c, a);
+            partitioned(
+              `partition non-transitive: ${a} - ${b} - ${c}, no ${a}-${c}`,
+              'partitionsBridge',
+            );
+          }
+        } else if (side.length > 0 && other.length > 0) {
+          sim.network.partition(side, other);
+          partitioned(
+            `partition [${side.join(',')}] | [${other.join(',')}]`,
+            'partitionsSymmetric',
+          );
+        }
       } else if (shape === 1) {
         const lone = rng.pick(ids);
         sim.network.partition(
           [lone],
           ids.filter((id) => id !== lone),
         );
+        partitioned(`partition: node ${lone} alone`, 'partitionsLone');
       } else {
         const from = rng.pick(ids);
         const to = rng.pick(ids.filter((id) => id !== from));
         sim.network.partitionOneWay(from, to);
+        partitioned(`partition one way: ${from} -> ${to} cut`, 'partitionsOneWay');
       }
     } else if (action === 2 && (enabled.has('network') || enabled.has('partitions'))) {
       sim.network.heal();
+      sim.partitioned = false;
+      linkFaults = false;
+      count('heals', 'heal the network');
     } else if (action === 3 && enabled.has('crashes') && downOk) {
       const id = rng.pick(voters.filter((v) => !down.has(v)));
       down.add(id);
@@ -216,6 +355,7 @@ async function safetyPhase(
       await sim.crash(id);
       const kind = rng.pick(['flip', 'zero', 'truncate'] as const);
       if (sim.corrupt(id, kind)) {
+        count('corruptionsPlanted', `disk of ${id} damaged (${kind})`);
         await sim.startMember(id);
         const member = sim.member(id);
         notes.push(`corrupted ${id} (${kind}): ${member.state} ${member.refusal?.code ?? ''}`);
@@ -223,6 +363,17 @@ async function safetyPhase(
       } else await sim.startMember(id);
     }
   }
+  sim.faulty = false;
+}
+
+/** A copy of `items` in an order drawn from `rng`. */
+function shuffled<T>(items: readonly T[], rng: Rng): T[] {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = rng.int(i + 1);
+    [out[i], out[j]] = [out[j] as T, out[i] as T];
+  }
+  return out;
 }
 
 async function livenessPhase(
@@ -232,6 +383,8 @@ async function livenessPhase(
   notes: string[],
 ): Promise<void> {
   sim.network.heal();
+  sim.partitioned = false;
+  sim.trace.add('liveness phase: faults healed');
   for (const member of sim.members.values()) {
     sim.resume(member.id);
     if (member.state === 'down') await sim.startMember(member.id);
@@ -322,7 +475,7 @@ function endChecks(
         mzxid: expected.mzxid,
         pzxid: expected.pzxid,
         version: expected.version,
-        cversion: expected.cversion,
+        cversion: reportedCversion(expected.cversion, expected.children.length),
         ephemeralOwner: expected.owner,
         dataLength: expected.data.length,
         numChildren: expected.children.length,

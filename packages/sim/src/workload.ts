@@ -10,6 +10,7 @@ const CHILDREN = ['/a/x', '/a/y', '/b/x', '/a/x/k', '/b/x/k'] as const;
 const SEQUENTIAL_PREFIXES = ['/q/n-', '/a/s-'] as const;
 const ALL = [...PARENTS, ...CHILDREN];
 
+const OPEN = [{ perms: 31, id: { scheme: 'world', id: 'anyone' } }];
 const text = new TextEncoder();
 const untext = new TextDecoder();
 
@@ -38,6 +39,8 @@ export class Client {
     private readonly sim: SimCluster,
     private readonly history: History,
     private readonly rng: Rng,
+    /** Planted bug (see `Plant.lateWatchMs`): watch callbacks reach the client this late. */
+    private readonly lateWatchMs = 0,
   ) {}
 
   start(): void {
@@ -124,8 +127,10 @@ export class Client {
     input: string,
     linearizable: boolean,
     watch: WatchKind | null,
+    request?: readonly WriteOp[],
   ): HistoryOp {
     return this.history.add({
+      ...(request === undefined ? {} : { request }),
       client: this.id,
       node: node.id,
       session: held?.session.id ?? null,
@@ -158,9 +163,10 @@ export class Client {
       path: string,
       input: string,
       call: () => Promise<readonly OpResult[] | undefined>,
+      request?: readonly WriteOp[],
     ): Promise<void> => {
       held.seq++;
-      const op = this.record(node, held, held.seq, kind, path, input, false, null);
+      const op = this.record(node, held, held.seq, kind, path, input, false, null, request);
       try {
         const results = await call();
         this.history.complete(
@@ -183,27 +189,44 @@ export class Client {
       const path = sequential ? this.rng.pick(SEQUENTIAL_PREFIXES) : this.rng.pick(ALL);
       const data = this.data();
       const ttl = mode.includes('ttl') ? { ttlMs: 1000 } : {};
-      await write('create', path, `${mode} ${untext.decode(data)}`, async () => {
-        const created = await session.create2(path, data, { mode, ...ttl });
-        return [{ type: 'create', path: created.path, stat: created.stat }];
-      });
+      const request: WriteOp = { type: 'create', path, data, acl: OPEN, mode, ...ttl };
+      await write(
+        'create',
+        path,
+        `${mode} ${untext.decode(data)}`,
+        async () => {
+          const created = await session.create2(path, data, { mode, ...ttl });
+          return [{ type: 'create', path: created.path, stat: created.stat }];
+        },
+        [request],
+      );
     } else if (roll < 38) {
       const path = this.rng.pick(ALL);
       const data = this.data();
       const version = this.version(held, path);
-      await write('setData', path, `v${version} ${untext.decode(data)}`, async () => [
-        { type: 'setData', stat: await session.setData(path, data, version) },
-      ]);
+      await write(
+        'setData',
+        path,
+        `v${version} ${untext.decode(data)}`,
+        async () => [{ type: 'setData', stat: await session.setData(path, data, version) }],
+        [{ type: 'setData', path, data, version }],
+      );
     } else if (roll < 47) {
       const path = this.rng.pick([...ALL, ...ALL, '/q']);
       const version = this.version(held, path);
-      await write('delete', path, `v${version}`, async () => {
-        await session.delete(path, version);
-        return [{ type: 'delete' }];
-      });
+      await write(
+        'delete',
+        path,
+        `v${version}`,
+        async () => {
+          await session.delete(path, version);
+          return [{ type: 'delete' }];
+        },
+        [{ type: 'delete', path, version }],
+      );
     } else if (roll < 54) {
       const ops = this.multiOps(held);
-      await write('multi', ops[0]?.path ?? '/', describeOps(ops), () => session.multi(ops));
+      await write('multi', ops[0]?.path ?? '/', describeOps(ops), () => session.multi(ops), ops);
     } else if (roll < 96) {
       await this.read(held, node, roll);
     } else if (roll < 98) {
@@ -242,7 +265,7 @@ export class Client {
           type: 'create',
           path,
           data: this.data(),
-          acl: [{ perms: 31, id: { scheme: 'world', id: 'anyone' } }],
+          acl: OPEN,
           mode: this.rng.chance(0.3) ? 'ephemeral' : 'persistent',
         });
       else if (roll === 1)
@@ -277,8 +300,16 @@ export class Client {
           ? 'data'
           : 'exist';
     const op = this.record(node, held, null, kind, path, kind, linearizable, watchKind);
+    const fire = (event: WatchEvent): void => this.history.fire(op.id, event);
+    const late = this.lateWatchMs;
     const watch =
-      watchKind === null ? undefined : (event: WatchEvent): void => this.history.fire(op.id, event);
+      watchKind === null
+        ? undefined
+        : late > 0
+          ? (event: WatchEvent): void => {
+              this.sim.time.setTimeout(() => fire(event), late);
+            }
+          : fire;
     const options = { linearizable, ...(watch === undefined ? {} : { watch }) };
     try {
       let value: ReadValue;

@@ -1,0 +1,78 @@
+/**
+ * The simulator finds planted bugs (issue 8): each test switches on one deliberate fault in the
+ * environment the simulator controls (no hook in @cairn/node) and requires the checkers to
+ * report the specific rule it breaks within a bounded number of seeds, printing the seed that
+ * found it. A simulator whose checkers or fault injection stopped working would let these pass
+ * silently in every other test; here it fails.
+ *
+ * - apply before persist: the disk acknowledges `sync` writes without making them durable; a
+ *   crash then loses entries a member had acknowledged, which the leader's commit index exposes
+ *   ("commit N beyond last index: log lost or corrupted").
+ * - commit without quorum: the network forges successful AppendResponses for Appends it lost;
+ *   a leader cut off from the others commits alone, and a different entry is applied at the
+ *   same index elsewhere (state machine safety).
+ * - deliver a watch after the read: watch callbacks arrive 40 virtual ms late, after calls of
+ *   the session that already reflect the change (the watch ordering rule).
+ */
+import { describe, expect, it } from 'vitest';
+import type { Plant } from '../src/plant.js';
+import type { Violation } from '../src/raft-checker.js';
+import { simulate } from '../src/simulate.js';
+
+/** Runs seeds 1..maxSeeds with `plant` until a violation matches `rule`; returns that seed. */
+async function findPlant(
+  plant: Plant,
+  rule: (violation: Violation) => boolean,
+  maxSeeds: number,
+): Promise<{ seed: number | null; seen: string[] }> {
+  const seen: string[] = [];
+  for (let seed = 1; seed <= maxSeeds; seed++) {
+    const report = await simulate({ seed, voters: 3, safetyMs: 2000, plant });
+    const found = report.violations.find(rule);
+    for (const v of report.violations.slice(0, 2))
+      seen.push(`seed ${seed} [${v.checker}] ${v.message.slice(0, 120)}`);
+    if (found !== undefined) {
+      console.log(
+        `planted ${JSON.stringify(plant)} found at seed ${seed}: [${found.checker}] ${found.message.slice(0, 200)}`,
+      );
+      return { seed, seen };
+    }
+  }
+  return { seed: null, seen };
+}
+
+describe('planted bugs are found', () => {
+  it('apply before persist (sync acknowledged, not durable) within 20 seeds', async () => {
+    const { seed, seen } = await findPlant(
+      { ackUnsynced: true },
+      (v) => v.checker === 'runtime' && /beyond last index .*log lost or corrupted/.test(v.message),
+      20,
+    );
+    expect(seed, `not found; seen:\n${seen.join('\n')}`).not.toBeNull();
+  }, 300_000);
+
+  it('commit without quorum (forged append acks) within 20 seeds', async () => {
+    const { seed, seen } = await findPlant(
+      { forgeAppendAcks: true },
+      (v) => v.checker === 'raft' && v.message.startsWith('state machine safety'),
+      20,
+    );
+    expect(seed, `not found; seen:\n${seen.join('\n')}`).not.toBeNull();
+  }, 300_000);
+
+  it('a watch delivered after the read within 5 seeds', async () => {
+    const { seed, seen } = await findPlant(
+      { lateWatchMs: 40 },
+      (v) => v.checker === 'watch' && v.message.includes('before the watch fired'),
+      5,
+    );
+    expect(seed, `not found; seen:\n${seen.join('\n')}`).not.toBeNull();
+  }, 300_000);
+
+  it('the same seeds pass without the plants', async () => {
+    for (const seed of [1, 2, 3]) {
+      const report = await simulate({ seed, voters: 3, safetyMs: 2000 });
+      expect(report.violations, `seed ${seed}`).toEqual([]);
+    }
+  }, 300_000);
+});
