@@ -2,9 +2,14 @@
  * A typed config value: JSON in one znode, checked by a schema function on every read, and a
  * change notification (a NodeCache underneath). A value that fails the check is reported to
  * `onError` and does not replace the last good one. `set` writes (compare-and-set with
- * `version` when given). On session expiry the cache stops updating and `onError` hears it.
+ * `version` when given).
+ *
+ * On session expiry: given `renewSession`, the value moves to the new session, reloads, and
+ * notifies if the value changed meanwhile; without it, it stops updating, `ended` says why and
+ * `onError` hears that SessionExpired (the last good value stays readable).
  */
-import type { Session } from '@cairn/node';
+import type { CairnError, Session } from '@cairn/node';
+import type { RenewSession } from './internal/renewal.js';
 import { dec, enc, ensurePath, hasCode } from './internal/util.js';
 import { type CachedNode, NodeCache } from './tree-cache.js';
 
@@ -14,6 +19,8 @@ export interface ConfigValueOptions<T> {
   /** The value while the znode does not exist. */
   readonly initial: T;
   readonly onError?: (error: unknown) => void;
+  /** Makes a new session when this one ends; without it the value stops updating then. */
+  readonly renewSession?: RenewSession;
 }
 
 export class ConfigValue<T> {
@@ -22,16 +29,29 @@ export class ConfigValue<T> {
   private readonly listeners = new Set<(value: T) => void>();
 
   constructor(
-    private readonly session: Session,
+    session: Session,
     readonly path: string,
     private readonly options: ConfigValueOptions<T>,
   ) {
     this.value = options.initial;
-    this.cache = new NodeCache(session, path, { onError: (e) => options.onError?.(e) });
-    this.cache.onEvent((event) => {
-      if (event.type === 'initialized') return;
-      this.accept(event.type === 'removed' ? null : event.node);
+    this.cache = new NodeCache(session, path, {
+      onError: (e) => options.onError?.(e),
+      ...(options.renewSession === undefined ? {} : { renewSession: options.renewSession }),
     });
+    this.cache.onEvent((event) => {
+      if (event.type === 'removed') this.accept(null);
+      else if (event.type === 'added' || event.type === 'updated') this.accept(event.node);
+    });
+  }
+
+  /** The session reads and writes go through now (a renewed one after an expiry). */
+  get session(): Session {
+    return this.cache.session;
+  }
+
+  /** Why the value stopped updating for good, or null while it is live. */
+  get ended(): CairnError | null {
+    return this.cache.ended;
   }
 
   /** Starts watching; resolves once the current value is loaded. */

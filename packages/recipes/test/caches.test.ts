@@ -28,7 +28,7 @@ describe(`caches, config and discovery (seed ${SEED})`, () => {
     const cache = new TreeCache(reader, '/app');
     const events: string[] = [];
     cache.onEvent((e: TreeCacheEvent) =>
-      events.push(e.type === 'initialized' ? 'initialized' : `${e.type} ${e.node.path}`),
+      events.push('node' in e ? `${e.type} ${e.node.path}` : e.type),
     );
     await c.settle(cache.start());
     expect(events).toEqual(['added /app', 'added /app/a', 'initialized']);

@@ -1,4 +1,4 @@
-import type { OpResult, Stat } from '@cairn/znode';
+import type { OpResult, Stat, WriteOp } from '@cairn/znode';
 
 export type WriteKind = 'create' | 'setData' | 'delete' | 'multi' | 'close';
 export type ReadKind = 'getData' | 'exists' | 'getChildren';
@@ -39,6 +39,8 @@ export interface HistoryOp {
   readonly path: string;
   /** Describes the call (mode, version, ops). */
   readonly input: string;
+  /** A write's ops as sent (a multi's list; one op otherwise), for the tier-2 checker. */
+  readonly request?: readonly WriteOp[];
   readonly linearizable: boolean;
   readonly watch: WatchKind | null;
   readonly invokeMs: number;

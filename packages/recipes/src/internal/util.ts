@@ -26,6 +26,12 @@ export function timersOf(options: RecipeOptions): Timers {
   return options.timers ?? systemTimers;
 }
 
+/** `error` as a CairnError: itself if it is one, else SystemError with it as the cause. */
+export function asCairnError(error: unknown): CairnError {
+  if (isCairnError(error)) return error;
+  return new CairnError('SystemError', undefined, { message: String(error), cause: error });
+}
+
 /** Whether `error` is a CairnError with `code`. */
 export function hasCode(error: unknown, code: string): boolean {
   return isCairnError(error) && error.code === code;
