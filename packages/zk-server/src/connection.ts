@@ -166,6 +166,12 @@ export class Connection {
       throw new MalformedRecordError(`ConnectRequest of ${frame.length} bytes`);
     const request = readConnectRequest(new JuteReader(frame));
     this.legacy = !request.readOnlyByteSent;
+    // Single system image: a client that saw more than this member holds goes elsewhere. Checked
+    // before the session is touched, as ZooKeeper does, so the connection that holds it keeps it.
+    if (request.lastZxidSeen > this.server.node.status().applied) {
+      this.destroy();
+      return;
+    }
     this.state = 'connecting';
     const { minSessionTimeoutMs, maxSessionTimeoutMs } = this.server.options;
     const timeoutMs = Math.min(
@@ -173,7 +179,7 @@ export class Connection {
       maxSessionTimeoutMs,
     );
     void this.establish(request.sessionId, request.password, timeoutMs).then(
-      (session) => this.opened(session, request.lastZxidSeen, request.sessionId === 0n),
+      (session) => this.opened(session, request.sessionId === 0n),
       (error: unknown) => {
         if (isCairnError(error) && error.code === 'SessionExpired') this.refuseExpired();
         else this.destroy();
@@ -198,19 +204,12 @@ export class Connection {
     this.state = 'closed';
   }
 
-  private opened(session: Session, lastZxidSeen: number, created: boolean): void {
+  private opened(session: Session, created: boolean): void {
     if (this.state === 'closed') {
       // The client left during the handshake: a new session nobody knows of is closed; a moved
       // one waits for the client to come back (or expires).
       session.setLive(false);
       if (created) void session.close().catch(() => {});
-      return;
-    }
-    // Single system image: a client that saw more than this member holds goes elsewhere.
-    if (lastZxidSeen > this.server.node.status().applied) {
-      session.setLive(false);
-      session.detach();
-      this.destroy();
       return;
     }
     this.session = session;
