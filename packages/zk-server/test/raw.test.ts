@@ -1,10 +1,11 @@
 /**
  * Raw jute frames over a plain socket, for what no npm client sends: the opcodes of 3.5–3.7
- * (create2, containers, TTL, multiRead, addWatch, check/removeWatches, getEphemerals,
- * getAllChildrenNumber, whoAmI, setWatches2), reconfig and SASL refused cleanly, unknown
- * opcodes, malformed and oversized frames (that connection closes, others carry on), the
- * handshake's readOnly byte and expired sessions, pings that keep a session alive, and the
- * four-letter words.
+ * (create2, containers, TTL, multiRead, addWatch, checkWatches/removeWatches, getEphemerals,
+ * getAllChildrenNumber, whoAmI), reconfig and SASL refused cleanly, unknown opcodes, malformed
+ * and oversized frames (that connection closes, others carry on), the handshake's readOnly byte
+ * and expired sessions, pings that keep a session alive, and the four-letter-word allow-list.
+ * setWatches2, a lone check, lastZxidSeen ahead and connectionsMax are in raw-sessions.test.ts;
+ * what each four-letter word says, line by line, in four-letter-words.test.ts.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { JuteWriter } from '../src/jute.js';
