@@ -23,6 +23,22 @@ export {
 } from './history.js';
 export { checkHistory, describeRead, type HistoryVerdict } from './history-checker.js';
 export {
+  type CheckedCall,
+  checkCalls,
+  checkLinearizability,
+  type LinearizabilityOptions,
+  type LinearizabilityVerdict,
+  type PartitionVerdict,
+} from './lin-checker.js';
+export {
+  DEFAULT_SEARCH_LIMITS,
+  type LinearModel,
+  type LinearOp,
+  type SearchLimits,
+  type SearchVerdict,
+  searchLinearization,
+} from './linearizability.js';
+export {
   type Change,
   describeResult,
   describeStat,
@@ -39,3 +55,11 @@ export {
   simulate,
 } from './simulate.js';
 export { Client } from './workload.js';
+export {
+  type SpecInput,
+  type SpecOutput,
+  type SpecState,
+  type SpecWrite,
+  ZnodeSpec,
+  type ZnodeSpecOptions,
+} from './znode-spec.js';

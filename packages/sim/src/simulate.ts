@@ -3,6 +3,7 @@ import { installApplyTap } from './apply-tap.js';
 import { SimCluster } from './cluster.js';
 import { History } from './history.js';
 import { checkHistory, describeRead } from './history-checker.js';
+import { checkLinearizability } from './lin-checker.js';
 import { describeStat } from './model.js';
 import type { Plant } from './plant.js';
 import type { Violation } from './raft-checker.js';
@@ -34,6 +35,11 @@ export interface SimulationOptions {
   readonly plant?: Plant;
   /** Keep a readable timeline of the run in the report (for replaying one seed). */
   readonly trace?: boolean;
+  /**
+   * Also run the tier-2 checker (client-only linearizability, `lin-checker.ts`), bounded by
+   * these limits. Off by default: it costs seconds per run, more than the run itself.
+   */
+  readonly linearizability?: { readonly statesMax?: number; readonly searchStepsMax?: number };
 }
 
 export interface SimulationReport {
@@ -135,6 +141,11 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
   violations.push(...sim.checker.violations);
   const verdict = checkHistory(sim.checker.log, history);
   violations.push(...verdict.violations);
+  const linearizability =
+    options.linearizability === undefined
+      ? null
+      : checkLinearizability(history, options.linearizability);
+  if (linearizability !== null) violations.push(...linearizability.violations);
   endChecks(sim, verdict.model, history, violations);
   const timeline: { atMs: number; text: string }[] = [];
   const startMs = 1_700_000_000_000;
@@ -199,6 +210,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     leaders: sim.checker.leaders.size,
     lastIndex: verdict.model.lastZxid,
     virtualMs: sim.time.now() - 1_700_000_000_000,
+    ...linearizability?.stats,
   };
   let sessionExpiries = 0;
   let sessionCloses = 0;
