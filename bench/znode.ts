@@ -13,6 +13,14 @@
  *   npx tsx --conditions=source bench/znode.ts            # the full run, well under a minute
  *   npx tsx --conditions=source bench/znode.ts --quick    # 100 x 100 znodes, a few seconds
  *
+ * Paging (a second, separate tree): one parent with PAGING_CHILDREN children whose names total
+ * more than 1 MiB, read in pages of PAGE_LIMIT with `after` set to the last name of the page
+ * before. "before" is the read the node used to do per page (copy the child Set, sort it,
+ * binary-search `after`, slice); "after" is `getChildrenPage` on the tree's sorted child index
+ * (built by the first page, which is timed too); "after, churn" creates one child and deletes
+ * another between pages, so every page first folds those changes into the index. The creates row
+ * compares apply under an indexed parent with the same creates under one without an index.
+ *
  * Memory, measured with full collections forced through `v8.setFlagsFromString('--expose-gc')`
  * and `vm.runInNewContext('gc')` (no command-line flag needed), reading
  * `v8.getHeapStatistics().used_heap_size` and `process.memoryUsage().arrayBuffers`:
@@ -62,6 +70,12 @@ const HOT_PARENTS = PARENTS / 100;
 /** setData txns are built once and replayed in rounds; their data comes from a small pool. */
 const SET_DATA_BATCH = 200_000;
 const DATA_POOL = 1_024;
+
+/** The paging rows: children of one parent, and names per page. */
+const PAGING_CHILDREN = quick ? 20_000 : 100_000;
+const PAGE_LIMIT = 1_000;
+/** Creates timed under the paged parent, with its child index and without. */
+const PAGING_CREATE_OPS = quick ? 10_000 : 50_000;
 
 const SESSION = 0x1_0000n as SessionId;
 const OPEN: readonly Acl[] = [{ perms: 31, id: { scheme: 'world', id: 'anyone' } }];
@@ -370,6 +384,133 @@ function main(): void {
   printMemory(built.memory, digest);
   printSnapshot(tree, snapshot(tree));
   printGoals(setDataRow, built.memory);
+  printPaging();
+}
+
+/** A tree with one parent, `/wide`, of PAGING_CHILDREN children in shuffled insertion order. */
+function wideTree(): { tree: ZTree; applier: Applier; nameBytes: number } {
+  const tree = new ZTree();
+  const applier = new Applier(tree);
+  applier.apply({
+    type: 'createSession',
+    sessionId: SESSION,
+    timeoutMs: 30_000,
+    password: new Uint8Array(16),
+  });
+  applier.apply(createTxn('/wide'));
+  const random = xorshift(SEED + 1);
+  let nameBytes = 0;
+  for (let n = 0; n < PAGING_CHILDREN; n++) {
+    const child = flat(`member-${random().toString(36).padStart(7, '0')}-${name('', n)}`);
+    nameBytes += child.length;
+    applier.apply(createTxn(`/wide/${child}`));
+  }
+  return { tree, applier, nameBytes };
+}
+
+function createTxn(path: string): Txn {
+  return {
+    type: 'create',
+    sessionId: SESSION,
+    path,
+    data: new Uint8Array(0),
+    acl: OPEN,
+    mode: 'persistent',
+  };
+}
+
+/** Reads `/wide` page by page with `read`; returns the seconds taken and the pages read. */
+function pageThrough(
+  read: (after: string | undefined) => { children: readonly string[]; more: boolean },
+  between: (page: number) => void = () => {},
+): { seconds: number; pages: number; names: number } {
+  const clock = new Clock();
+  let after: string | undefined;
+  let names = 0;
+  for (let pages = 1; pages <= PAGING_CHILDREN; pages++) {
+    clock.start();
+    const page = read(after);
+    clock.stop();
+    names += page.children.length;
+    if (!page.more) return { seconds: Number(clock.elapsed) / 1e9, pages, names };
+    after = page.children[page.children.length - 1] as string;
+    between(pages);
+  }
+  throw new Error('paging did not end');
+}
+
+/** The node's old per-page read: the whole child list copied and sorted, then sliced. */
+function sortPerPage(
+  tree: ZTree,
+  after: string | undefined,
+): { children: string[]; more: boolean } {
+  const all = [...(tree.node('/wide')?.children ?? [])].sort();
+  let start = 0;
+  if (after !== undefined) {
+    let hi = all.length;
+    while (start < hi) {
+      const mid = (start + hi) >>> 1;
+      if ((all[mid] as string) <= after) start = mid + 1;
+      else hi = mid;
+    }
+  }
+  const end = Math.min(all.length, start + PAGE_LIMIT);
+  return { children: all.slice(start, end), more: end < all.length };
+}
+
+function pageOf(tree: ZTree, after: string | undefined): { children: string[]; more: boolean } {
+  const found = tree.getChildrenPage('/wide', SESSION, { after, limit: PAGE_LIMIT });
+  if (!found.ok) throw new Error(`getChildrenPage: ${found.error.code}`);
+  return found.value;
+}
+
+function printPaging(): void {
+  const { tree, applier, nameBytes } = wideTree();
+  console.log('');
+  console.log(
+    `paging: ${count(PAGING_CHILDREN)} children of one parent, names ${(nameBytes / 2 ** 20).toFixed(2)} MiB, ` +
+      `pages of ${count(PAGE_LIMIT)} read with after = the last name of the page before`,
+  );
+  const rows: Array<[string, { seconds: number; pages: number; names: number }]> = [];
+  rows.push(['before: sort per page', pageThrough((after) => sortPerPage(tree, after))]);
+  // The unindexed creates first, on a twin tree that is never paged (so it has no index).
+  const twin = wideTree();
+  const createRow = (target: { applier: Applier }, tag: string): Row =>
+    timed(`creates, ${tag}`, target.applier.tree, PAGING_CREATE_OPS, () => {
+      for (let n = 0; n < PAGING_CREATE_OPS; n++)
+        target.applier.apply(createTxn(`/wide/${tag}-${name('', n)}`));
+    });
+  rows.push(['after: child index', pageThrough((after) => pageOf(tree, after))]);
+  let churn = 0;
+  rows.push([
+    'after, churn',
+    pageThrough(
+      (after) => pageOf(tree, after),
+      () => {
+        // One new name, and the previous page's new name deleted: two changes per page.
+        applier.apply(createTxn(`/wide/churn-${name('', churn)}`));
+        if (churn > 0) {
+          const path = `/wide/churn-${name('', churn - 1)}`;
+          applier.apply({ type: 'delete', sessionId: SESSION, path, version: -1 });
+        }
+        churn++;
+      },
+    ),
+  ]);
+  const [before] = rows;
+  for (const [label, run] of rows)
+    console.log(
+      `  ${label.padEnd(24)}${run.seconds.toFixed(3).padStart(8)} s for ${count(run.pages)} pages, ` +
+        `${count(run.names)} names, ${((run.seconds / run.pages) * 1e3).toFixed(3)} ms/page` +
+        (before === undefined ? '' : `, ${(before[1].seconds / run.seconds).toFixed(0)}x`),
+    );
+  const plain = createRow(twin, 'plain');
+  const indexed = createRow({ applier }, 'indexed');
+  for (const row of [plain, indexed])
+    console.log(
+      `  ${row.phase.padEnd(24)}${count(row.ops / row.seconds).padStart(8)}/s under the paged parent ` +
+        `(${count(row.ops)} creates, ${row.bytesPerOp.toFixed(0)} alloc B/op)`,
+    );
 }
 
 const count = (value: number): string => Math.round(value).toLocaleString('en-US');

@@ -357,27 +357,21 @@ export class Session {
   }
 
   async getChildren(path: string, options: ChildrenOptions = {}): Promise<Children> {
+    const { limit, after } = options;
+    if (limit !== undefined && (!Number.isSafeInteger(limit) || limit < 1))
+      throw new BadArgumentsError(path, {
+        message: `limit must be a positive integer, got ${limit}`,
+      });
+    if (after !== undefined && typeof after !== 'string')
+      throw new BadArgumentsError(path, { message: `after must be a string, got ${typeof after}` });
     await this.beforeRead(options);
-    const found = this.node.machine.tree.getChildren(path, this.id);
+    // One page straight from the tree's sorted child index: no copy or sort of the whole list.
+    const found = this.node.machine.tree.getChildrenPage(path, this.id, { after, limit });
     if (!found.ok) throw fromOpError(found.error);
     if (options.watch) this.watchOn(path, 'child', options.watch);
-    let names = found.value.children;
-    if (options.after !== undefined) {
-      const after = options.after;
-      names = names.slice(lowerBound(names, after, true));
-    }
-    let next: string | null = null;
-    if (options.limit !== undefined) {
-      if (!Number.isSafeInteger(options.limit) || options.limit < 1)
-        throw new BadArgumentsError(path, {
-          message: `limit must be a positive integer, got ${options.limit}`,
-        });
-      if (names.length > options.limit) {
-        names = names.slice(0, options.limit);
-        next = names[names.length - 1] as string;
-      }
-    }
-    return { children: names, stat: found.value.stat, next };
+    const { children, stat, more } = found.value;
+    const next = limit !== undefined && more ? (children[children.length - 1] as string) : null;
+    return { children, stat, next };
   }
 
   async getAllChildrenNumber(path: string, options: ReadOptions = {}): Promise<number> {
@@ -973,17 +967,4 @@ function errorOf(result: TxnResult): CairnError {
 
 function unexpected(result: TxnResult): CairnError {
   return new RuntimeInconsistencyError(undefined, { message: `unexpected result ${result.type}` });
-}
-
-/** The first index whose name sorts after `name` (or at it, when `strict` is false). */
-function lowerBound(names: readonly string[], name: string, strict: boolean): number {
-  let lo = 0;
-  let hi = names.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    const at = names[mid] as string;
-    if (at < name || (strict && at === name)) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }

@@ -239,8 +239,7 @@ function restoreNode(
     if (parent === undefined) throw new SnapshotError(`${path} comes before its parent`);
     if (kindOf(parent.ephemeralOwner) === 'ephemeral')
       throw new SnapshotError(`${path} is the child of an ephemeral`);
-    parent.children ??= new Set();
-    parent.children.add(nameOf(path));
+    tree.addChild(parent, nameOf(path));
     tree.rehash(parentPath, parent);
   }
   tree.attach(path, node);

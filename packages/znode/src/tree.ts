@@ -5,6 +5,7 @@ import {
   OPEN_ACL_UNSAFE,
   READ_ACL_UNSAFE,
 } from './acl.js';
+import { ChildIndex, upperBound } from './child-index.js';
 import { hashNode, hashSession } from './digest.js';
 import { NO_OWNER, type SessionId, type Zxid } from './ids.js';
 import { joinPath, parentOf, validatePath } from './paths.js';
@@ -60,6 +61,11 @@ export type ReadOp =
   | { readonly type: 'getChildren'; readonly path: string };
 
 const DEFAULT_DATA_BYTES_MAX = 1024 * 1024;
+/**
+ * Parents with at least this many children get a sorted child index on their first read;
+ * smaller child lists are copied and sorted per read, which costs less than an index's memory.
+ */
+export const CHILD_INDEX_MIN = 1024;
 /** A session unknown to the table: reads by it see only what world:anyone may see. */
 const ANONYMOUS: SessionState = {
   id: NO_OWNER,
@@ -78,6 +84,13 @@ export class ZTree {
   readonly options: Required<TreeOptions>;
   private readonly nodes = new Map<string, ZNode>();
   private readonly sessions = new Map<SessionId, SessionState>();
+  /**
+   * Sorted views of big child lists, built by reads (getChildren, getChildrenPage), keyed by
+   * the parent node. A read-side cache: never hashed, snapshotted or consulted by `apply`.
+   * Invariant: every key is an attached node with children, and its index lists them exactly;
+   * addChild and removeChild keep it so, and drop the entry when the last child goes.
+   */
+  private readonly childIndexes = new Map<ZNode, ChildIndex>();
   /** Containers and TTL nodes: the candidates `dueForReaping` looks at. */
   private readonly reapable = new Set<string>();
   private digestSum = 0;
@@ -95,8 +108,7 @@ export class ZTree {
     // Reserved as ZooKeeper reserves them; read-only to clients.
     for (const path of ['/zookeeper', '/zookeeper/config', '/zookeeper/quota']) {
       const parent = this.nodes.get(parentOf(path)) as ZNode;
-      parent.children ??= new Set();
-      parent.children.add(path.slice(path.lastIndexOf('/') + 1));
+      this.addChild(parent, path.slice(path.lastIndexOf('/') + 1));
       this.rehash(parentOf(path), parent);
       const node = new ZNode(new Uint8Array(0), open, zero, 0, NO_OWNER);
       if (path === '/zookeeper/config') {
@@ -220,12 +232,33 @@ export class ZTree {
     this.nodes.clear();
     this.sessions.clear();
     this.reapable.clear();
+    this.childIndexes.clear();
     this.digestSum = 0;
     this.lastZxid = 0 as Zxid;
   }
 
   node(path: string): ZNode | undefined {
     return this.nodes.get(path);
+  }
+
+  /** Lists `name` under `parent` (the only way a child is added: it keeps the child index in step). */
+  addChild(parent: ZNode, name: string): void {
+    if (parent.children === null) parent.children = new Set();
+    const size = parent.children.size;
+    parent.children.add(name);
+    if (this.childIndexes.size === 0 || parent.children.size === size) return;
+    const index = this.childIndexes.get(parent);
+    if (index !== undefined && !index.add(name)) this.childIndexes.delete(parent);
+  }
+
+  /** Unlists `name` under `parent`; a parent left with none goes back to `children === null`. */
+  removeChild(parent: ZNode, name: string): void {
+    if (parent.children === null || !parent.children.delete(name)) return;
+    if (parent.children.size === 0) parent.children = null;
+    if (this.childIndexes.size === 0) return;
+    const index = this.childIndexes.get(parent);
+    if (index === undefined) return;
+    if (parent.children === null || !index.remove(name)) this.childIndexes.delete(parent);
   }
 
   /** Adds a node (its parent already lists it) and indexes it. */
@@ -346,10 +379,51 @@ export class ZTree {
   ): ReadResult<{ children: string[]; stat: Stat }> {
     const found = this.readable(path, sessionId);
     if (!found.ok) return found;
+    const index = this.childIndex(found.value);
+    const children =
+      index === null ? [...(found.value.children ?? [])].sort() : index.names().slice();
+    return { ok: true, value: { children, stat: found.value.stat() } };
+  }
+
+  /**
+   * One page of the sorted child names: at most `limit` (all when undefined) of those sorting
+   * strictly after `after` (from the first when undefined), and whether more follow. A page
+   * costs O(log n + limit) once the parent's child index is built (see child-index.ts), so
+   * paging through n names costs O(n), not a full sort per page. `after` need not be a child
+   * any more: names created between pages are returned if they sort after it, names deleted
+   * are not, and no name present throughout is skipped or repeated.
+   */
+  getChildrenPage(
+    path: string,
+    sessionId: SessionId | null,
+    page: { readonly after?: string | undefined; readonly limit?: number | undefined },
+  ): ReadResult<{ children: string[]; stat: Stat; more: boolean }> {
+    const found = this.readable(path, sessionId);
+    if (!found.ok) return found;
+    const node = found.value;
+    const limit = page.limit ?? Number.POSITIVE_INFINITY;
+    const index = this.childIndex(node);
+    if (index !== null) {
+      const { names, more } = index.page(page.after, limit);
+      return { ok: true, value: { children: names, stat: node.stat(), more } };
+    }
+    const all = [...(node.children ?? [])].sort();
+    const start = page.after === undefined ? 0 : upperBound(all, page.after);
+    const end = Math.min(all.length, start + limit);
     return {
       ok: true,
-      value: { children: [...(found.value.children ?? [])].sort(), stat: found.value.stat() },
+      value: { children: all.slice(start, end), stat: node.stat(), more: end < all.length },
     };
+  }
+
+  /** The node's sorted child index, built on first use; null for a child list too small for one. */
+  private childIndex(node: ZNode): ChildIndex | null {
+    const existing = this.childIndexes.get(node);
+    if (existing !== undefined) return existing;
+    if (node.children === null || node.children.size < CHILD_INDEX_MIN) return null;
+    const index = new ChildIndex(node.children);
+    this.childIndexes.set(node, index);
+    return index;
   }
 
   /** The number of all descendants of `path` (not counting itself). */

@@ -146,8 +146,7 @@ function insertNode(
   const parent = tree.node(parentPath) as ZNode;
   if (ctx.undo !== null) ctx.undo.push(undoInsert(tree, path, parentPath, parent, node));
   const name = nameOf(path);
-  if (parent.children === null) parent.children = new Set();
-  parent.children.add(name);
+  tree.addChild(parent, name);
   // A Java int in ZooKeeper (`getCversion() + 1`): past 2147483647 it wraps, as the name does.
   parent.cversion = (parent.cversion + 1) | 0;
   parent.pzxid = ctx.zxid;
@@ -191,8 +190,7 @@ export function deleteNode(tree: ZTree, path: string, ctx: DeleteContext): void 
   const parent = tree.node(parentPath) as ZNode;
   if (ctx.undo !== null) ctx.undo.push(undoDelete(tree, path, parentPath, parent, node));
   const name = nameOf(path);
-  parent.children?.delete(name);
-  if (parent.children?.size === 0) parent.children = null;
+  tree.removeChild(parent, name);
   parent.pzxid = ctx.zxid;
   tree.rehash(parentPath, parent);
   tree.detach(path, node);
@@ -289,8 +287,7 @@ function undoInsert(
   const { cversion, pzxid } = parent;
   return () => {
     tree.detach(path, node);
-    parent.children?.delete(name);
-    if (parent.children?.size === 0) parent.children = null;
+    tree.removeChild(parent, name);
     parent.cversion = cversion;
     parent.pzxid = pzxid;
     tree.rehash(parentPath, parent);
@@ -309,8 +306,7 @@ function undoDelete(
   const { pzxid } = parent;
   return () => {
     tree.attach(path, node);
-    if (parent.children === null) parent.children = new Set();
-    parent.children.add(name);
+    tree.addChild(parent, name);
     parent.pzxid = pzxid;
     tree.rehash(parentPath, parent);
   };
