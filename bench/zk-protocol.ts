@@ -26,6 +26,7 @@
  * Every process started is stopped and every temporary folder removed on exit, on error and on
  * SIGINT/SIGTERM; the last two lines name them, so a caller can check.
  */
+import { readFileSync } from 'node:fs';
 import { ZkMemberCluster } from '../test/support/zk-member-cluster.js';
 import {
   connectZk,
@@ -55,6 +56,8 @@ const OPS_MAX = quick ? 1_000 : 1_000_000;
 const ERRORS_MAX = 1_000;
 const GOAL_WRITE_RATIO = 2;
 const GOAL_READ_RATIO = 1;
+/** Linux's USER_HZ: /proc/<pid>/stat counts CPU time in these ticks. */
+const CLOCK_TICKS_PER_SECOND = 100;
 
 type Op = (typeof OPS)[number];
 type System = (typeof SYSTEMS)[number];
@@ -78,6 +81,8 @@ interface Measure {
   readonly p99: number;
   readonly p999: number;
   readonly max: number;
+  /** CPU time (user + system) of the system's server processes per measured call, or null. */
+  readonly cpuUsPerOp: number | null;
 }
 
 const key = (system: System, size: number, op: Op, c: number): string =>
@@ -176,6 +181,27 @@ async function deploy(system: System, size: number): Promise<Deployment> {
 
 // --- the load ---------------------------------------------------------------------------------
 
+/**
+ * CPU seconds (user + system, every thread) used so far by the processes `pids`, from
+ * /proc/<pid>/stat; null where there is no /proc. Unlike throughput, this hardly moves when
+ * other work shares the machine, so it compares the two systems' cost per call.
+ */
+function cpuSeconds(pids: readonly number[]): number | null {
+  let ticks = 0;
+  for (const pid of pids) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    } catch {
+      return null;
+    }
+    // Fields after "pid (comm) ": state is the 3rd field, utime the 14th, stime the 15th.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    ticks += Number(fields[11]) + Number(fields[12]);
+  }
+  return Number.isFinite(ticks) ? ticks / CLOCK_TICKS_PER_SECOND : null;
+}
+
 /** Nearest-rank quantile of sorted values. */
 function quantile(sorted: Float64Array, q: number): number {
   if (sorted.length === 0) return 0;
@@ -186,6 +212,7 @@ function quantile(sorted: Float64Array, q: number): number {
 async function closedLoop(
   callers: number,
   call: (caller: number) => Promise<void>,
+  serverPids: readonly number[],
 ): Promise<Measure> {
   let errors = 0;
   let firstError: string | null = null;
@@ -212,9 +239,11 @@ async function closedLoop(
   };
   await phase(WARMUP_MS, null);
   const latenciesMs: number[] = [];
+  const cpuBefore = cpuSeconds(serverPids);
   const started = process.hrtime.bigint();
   const ops = await phase(DURATION_MS, latenciesMs);
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const cpuAfter = cpuSeconds(serverPids);
   if (errors >= ERRORS_MAX) throw new Error(`${errors} failed calls; the first: ${firstError}`);
   const sorted = Float64Array.from(latenciesMs).sort();
   return {
@@ -226,6 +255,10 @@ async function closedLoop(
     p99: quantile(sorted, 0.99),
     p999: quantile(sorted, 0.999),
     max: sorted.length === 0 ? 0 : (sorted[sorted.length - 1] as number),
+    cpuUsPerOp:
+      cpuBefore === null || cpuAfter === null || ops === 0
+        ? null
+        : ((cpuAfter - cpuBefore) * 1e6) / ops,
   };
 }
 
@@ -265,7 +298,10 @@ async function measure(deployment: Deployment, results: Map<string, Measure>): P
               throw new Error(`getData returned ${data.length} bytes, not ${VALUE_BYTES}`);
           }
         };
-        results.set(key(deployment.system, deployment.size, op, c), await closedLoop(c, call));
+        results.set(
+          key(deployment.system, deployment.size, op, c),
+          await closedLoop(c, call, deployment.pids),
+        );
       }
     }
   } finally {
@@ -281,12 +317,12 @@ async function measure(deployment: Deployment, results: Map<string, Measure>): P
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 const msText = (n: number): string => (n >= 100 ? n.toFixed(0) : n.toFixed(2));
 
-const SYSTEM_WIDTHS = [9, 7, 7, 7, 7, 4] as const;
+const SYSTEM_WIDTHS = [9, 7, 7, 7, 7, 4, 6] as const;
 
 function systemCells(m: Measure | undefined): string[] {
   const cells =
     m === undefined
-      ? ['-', '-', '-', '-', '-', '-']
+      ? ['-', '-', '-', '-', '-', '-', '-']
       : [
           fmt(m.opsPerSecond),
           msText(m.p50),
@@ -294,6 +330,7 @@ function systemCells(m: Measure | undefined): string[] {
           msText(m.p999),
           msText(m.max),
           String(m.errors),
+          m.cpuUsPerOp === null ? '-' : fmt(m.cpuUsPerOp),
         ];
   return cells.map((cell, i) => cell.padStart(SYSTEM_WIDTHS[i] as number));
 }
@@ -304,11 +341,15 @@ function line(first: string[], cairn: string[], zk: string[], ratios: string[]):
 
 function printTable(results: ReadonlyMap<string, Measure>): void {
   const names = (opsName: string): string[] =>
-    [opsName, 'p50', 'p99', 'p999', 'max', 'err'].map((n, i) =>
+    [opsName, 'p50', 'p99', 'p999', 'max', 'err', 'cpu/op'].map((n, i) =>
       n.padStart(SYSTEM_WIDTHS[i] as number),
     );
   console.log(
-    line(['nodes', '   C', 'op'.padEnd(7)], names('cairn/s'), names('zk/s'), ['x ops/s', 'x p99']),
+    line(['nodes', '   C', 'op'.padEnd(7)], names('cairn/s'), names('zk/s'), [
+      'x ops/s',
+      'x p99',
+      'x cpu/op',
+    ]),
   );
   for (const size of SIZES)
     for (const op of OPS)
@@ -319,6 +360,10 @@ function printTable(results: ReadonlyMap<string, Measure>): void {
           cairn === undefined || zk === undefined || zk.opsPerSecond === 0
             ? '-'
             : `${(cairn.opsPerSecond / zk.opsPerSecond).toFixed(2)}x`;
+        const cpuRatio =
+          cairn?.cpuUsPerOp == null || zk?.cpuUsPerOp == null || zk.cpuUsPerOp === 0
+            ? '-'
+            : `${(cairn.cpuUsPerOp / zk.cpuUsPerOp).toFixed(2)}x`;
         const p99Ratio =
           cairn === undefined || zk === undefined || zk.p99 === 0
             ? '-'
@@ -328,12 +373,12 @@ function printTable(results: ReadonlyMap<string, Measure>): void {
             [String(size).padStart(5), String(c).padStart(4), op.padEnd(7)],
             systemCells(cairn),
             systemCells(zk),
-            [ratio.padStart(7), p99Ratio.padStart(5)],
+            [ratio.padStart(7), p99Ratio.padStart(5), cpuRatio.padStart(8)],
           ),
         );
       }
   console.log(
-    'latencies in ms, measured by the client; max: the slowest request of the row; err: failed calls',
+    'latencies in ms, measured by the client; max: the slowest request of the row; err: failed calls; cpu/op: µs of CPU the servers (all members) used per call',
   );
 }
 
@@ -402,6 +447,9 @@ try {
       starting = pending;
       const deployment = await pending;
       starting = null;
+      console.error(
+        `zk-protocol bench: ${system} on ${size} node${size > 1 ? 's' : ''} serving (pids ${deployment.pids.join(' ')})`,
+      );
       try {
         await measure(deployment, results);
       } finally {

@@ -97,17 +97,18 @@ describe('bench and demo smoke', () => {
     const peer = zookeeperMissing() === null;
     expect(output).toMatch(/^node v\d+\.\d+\.\d+, .+ x \d+$/m);
     expect(output).toMatch(
-      /^nodes +C op +\| +cairn\/s +p50 +p99 +p999 +max +err \| +zk\/s +p50 +p99 +p999 +max +err \| x ops\/s +x p99$/m,
+      /^nodes +C op +\| +cairn\/s +p50 +p99 +p999 +max +err +cpu\/op \| +zk\/s +p50 +p99 +p999 +max +err +cpu\/op \| x ops\/s +x p99 +x cpu\/op$/m,
     );
-    const measured = '[\\d,]+ +[\\d.]+ +[\\d.]+ +[\\d.]+ +[\\d.]+ +\\d+';
-    const absent = '- +- +- +- +- +-';
+    // ops/s, p50, p99, p99.9, max, errors, CPU µs per call (- without /proc).
+    const measured = '[\\d,]+ +[\\d.]+ +[\\d.]+ +[\\d.]+ +[\\d.]+ +\\d+ +([\\d,]+|-)';
+    const absent = '- +- +- +- +- +- +-';
     for (const size of [1, 3])
       for (const op of ['create', 'setData', 'getData'])
         for (const c of [1, 16, 128])
           expect(output).toMatch(
             new RegExp(
               `^ +${size} +${c} ${op} +\\| +${measured} \\| +${peer ? measured : absent} \\| +${
-                peer ? '[\\d.]+x +[\\d.]+x' : '- +-'
+                peer ? '[\\d.]+x +[\\d.]+x +([\\d.]+x|-)' : '- +- +-'
               }$`,
               'm',
             ),

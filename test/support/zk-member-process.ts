@@ -6,7 +6,8 @@
 // SIGINT, when it closes the port and the node and exits 0.
 //
 // CAIRN_CPU_PROFILE_DIR=<dir>: profiles this process and writes <dir>/zk-member<id>.cpuprofile
-// on SIGTERM/SIGINT, as test/support/node-process.ts does.
+// on SIGTERM/SIGINT, as test/support/node-process.ts does, and the node's metrics at that moment
+// (`node.metrics.toObject()`: persist latency, batch sizes, ...) to <dir>/zk-member<id>.metrics.json.
 import { writeFileSync } from 'node:fs';
 import { Session as InspectorSession } from 'node:inspector';
 import { join } from 'node:path';
@@ -32,6 +33,10 @@ if (profiler !== null) {
 function writeProfile(): Promise<void> {
   return new Promise((resolve) => {
     if (profiler === null || profileDir === undefined) return resolve();
+    writeFileSync(
+      join(profileDir, `zk-member${config.id}.metrics.json`),
+      JSON.stringify(node.metrics.toObject(), null, 2),
+    );
     profiler.post('Profiler.stop', (error, result) => {
       if (error === null)
         writeFileSync(
