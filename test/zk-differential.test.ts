@@ -126,9 +126,7 @@ class Run {
       `mzxid=${this.zxid(stat.mzxid)}`,
       `pzxid=${this.zxid(stat.pzxid)}`,
       `version=${stat.version}`,
-      // cversion is left out: ZooKeeper 3.8 counts some child deletes in it and Cairn none (see
-      // the skipped cversion case below); the sequential suffixes, which count creates on both,
-      // are compared through the paths.
+      `cversion=${stat.cversion}`,
       `aversion=${stat.aversion}`,
       `owner=${ownerName}`,
       `dataLength=${stat.dataLength}`,
@@ -466,14 +464,10 @@ describe.skipIf(missing !== null)(
     it.skip('answers NoNode before BadArguments for a bad name under a missing parent', () =>
       same([create('/edge-missing/'), create('/edge-missing/.')]));
 
-    // DIFFERENCE (cversion; in packages/znode, owned by the lead, if anywhere): Cairn counts
-    // only child creates in cversion. ZooKeeper 3.8.0 (Debian's) also counts child deletes,
-    // but not consistently: create /cv, create /cv/c, delete /cv/c leaves /cv at cversion 2
-    // when sent by zkCli-like clients and 1 when sent by node-zookeeper-client (seen here), and
-    // create/delete/create of a child left 3 in the workload where Cairn says 2; its sequential
-    // suffixes count creates only, as Cairn's do, and agree. The workload leaves cversion out
-    // of its Stats; this case stays skipped until the lead decides what Cairn should report.
-    it.skip('counts a child delete in the parent cversion, as ZooKeeper does', async () => {
+    // ZooKeeper stores creates in cversion (its sequence counter) and reports creates * 2 -
+    // children (DataNode.copyStat): create, delete, create of one child reads 1, 2, 3, while the
+    // next sequential suffix is 2. Cairn reports the same (docs/znode.md).
+    it('counts a child delete in the parent cversion, as ZooKeeper does', async () => {
       const { host, port } = server.address();
       const probe = async (connectString: string): Promise<string> => {
         const client = await connectNpm(connectString);
@@ -483,13 +477,24 @@ describe.skipIf(missing !== null)(
           );
         const acl = zookeeper.ACL.OPEN_ACL_UNSAFE;
         const empty = Buffer.from('');
+        const cversion = async (): Promise<string> => {
+          const stat = await step<NpmStat | null>((done) => client.exists('/cv', undefined, done));
+          return `cversion=${stat?.cversion} children=${stat?.numChildren}`;
+        };
+        const trace: string[] = [];
         try {
           await step<string>((done) => client.create('/cv', empty, acl, 0, done));
           await step<string>((done) => client.create('/cv/c', empty, acl, 0, done));
-          await step<NpmStat | null>((done) => client.exists('/cv', undefined, done));
+          trace.push(`create: ${await cversion()}`);
           await step<undefined>((done) => client.remove('/cv/c', -1, (e) => done(e, undefined)));
-          const stat = await step<NpmStat | null>((done) => client.exists('/cv', undefined, done));
-          return `cversion=${stat?.cversion} pzxid>czxid=${stat !== null && stat.pzxid.readBigInt64BE(0) > stat.czxid.readBigInt64BE(0)}`;
+          trace.push(`delete: ${await cversion()}`);
+          await step<string>((done) => client.create('/cv/c', empty, acl, 0, done));
+          trace.push(`create again: ${await cversion()}`);
+          const name = await step<string>((done) =>
+            client.create('/cv/s-', empty, acl, zookeeper.CreateMode.PERSISTENT_SEQUENTIAL, done),
+          );
+          trace.push(`sequential ${name}: ${await cversion()}`);
+          return trace.join('\n');
         } finally {
           client.close();
         }

@@ -1,4 +1,4 @@
-import type { OpResult, TxnResult } from '@cairn/znode';
+import { type OpResult, reportedCversion, type TxnResult } from '@cairn/znode';
 import type { TappedApply } from './apply-tap.js';
 import type { History, HistoryOp, ReadValue } from './history.js';
 import { type Change, describeResult, describeStat, type PathVersion, TreeModel } from './model.js';
@@ -322,7 +322,7 @@ function describeVersion(version: PathVersion, kind: ReadValue['kind']): string 
     ctime: 0,
     mtime: 0,
     version: node.version,
-    cversion: node.cversion,
+    cversion: reportedCversion(node.cversion, node.children.length),
     aversion: 0,
     ephemeralOwner: node.owner,
     dataLength: node.data.length,

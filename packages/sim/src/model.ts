@@ -1,4 +1,13 @@
-import type { OpResult, SessionId, Stat, Txn, TxnResult, WriteOp, Zxid } from '@cairn/znode';
+import {
+  type OpResult,
+  reportedCversion,
+  type SessionId,
+  type Stat,
+  type Txn,
+  type TxnResult,
+  type WriteOp,
+  type Zxid,
+} from '@cairn/znode';
 
 /**
  * A small reference model of the znode tree, written apart from `@cairn/znode` (STYLE §9.2:
@@ -355,7 +364,7 @@ export function statOf(node: ModelNode): Stat {
     ctime: 0,
     mtime: 0,
     version: node.version,
-    cversion: node.cversion,
+    cversion: reportedCversion(node.cversion, node.children.length),
     aversion: 0,
     ephemeralOwner: node.owner as SessionId,
     dataLength: node.data.length,

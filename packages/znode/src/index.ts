@@ -112,4 +112,11 @@ export {
   type WatchRegistryOptions,
   type WatchRemovedEvent,
 } from './watches.js';
-export { CONTAINER_OWNER, kindOf, TTL_MS_MAX, ttlOf, ttlOwner } from './znode.js';
+export {
+  CONTAINER_OWNER,
+  kindOf,
+  reportedCversion,
+  TTL_MS_MAX,
+  ttlOf,
+  ttlOwner,
+} from './znode.js';

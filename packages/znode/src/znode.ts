@@ -28,12 +28,24 @@ export function ttlOf(owner: SessionId): number {
 }
 
 /**
+ * The cversion a Stat reports for a parent that has had `created` children created and has
+ * `numChildren` now: ZooKeeper stores the count of creates (it is also the sequence counter)
+ * and reports creates plus deletes, assuming every child created and gone was deleted
+ * (DataNode.copyStat: `cversion * 2 - numChildren`, in Java int arithmetic). So create, delete,
+ * create of one child reads 1, 2, 3, while the next sequential suffix is 2.
+ */
+export function reportedCversion(created: number, numChildren: number): number {
+  return (Math.imul(created, 2) - numChildren) | 0;
+}
+
+/**
  * One znode. A class with a fixed shape so that V8 keeps every node in one hidden class; a
  * leaf has `children === null` (no empty Set per leaf). ACL arrays are interned and shared.
  *
  * Invariant: czxid <= mzxid <= the last zxid; numChildren is `children?.size ?? 0`; version
  * and aversion count changes of data and ACL; cversion counts children created (as in
- * ZooKeeper, a delete moves pzxid but not cversion), so it only grows.
+ * ZooKeeper, a delete moves pzxid but not cversion), so it only grows. The Stat reports it as
+ * ZooKeeper does, as a count of child changes (see `reportedCversion`).
  */
 export class ZNode {
   data: Uint8Array;
@@ -68,17 +80,18 @@ export class ZNode {
   }
 
   stat(): Stat {
+    const numChildren = this.children?.size ?? 0;
     return {
       czxid: this.czxid,
       mzxid: this.mzxid,
       ctime: this.ctime,
       mtime: this.mtime,
       version: this.version,
-      cversion: this.cversion,
+      cversion: reportedCversion(this.cversion, numChildren),
       aversion: this.aversion,
       ephemeralOwner: this.ephemeralOwner,
       dataLength: this.data.length,
-      numChildren: this.children?.size ?? 0,
+      numChildren,
       pzxid: this.pzxid,
     };
   }

@@ -105,17 +105,19 @@ function childNames(nodes: Nodes, path: string): string[] {
 
 function statOf(nodes: Nodes, path: string): Stat {
   const node = nodes.get(path) as ModelNode;
+  const numChildren = childNames(nodes, path).length;
   return {
     czxid: node.czxid,
     mzxid: node.mzxid,
     ctime: node.ctime,
     mtime: node.mtime,
     version: node.version,
-    cversion: node.cversion,
+    // DataNode.copyStat reports child changes: creates * 2 - children (Java int arithmetic).
+    cversion: (Math.imul(node.cversion, 2) - numChildren) | 0,
     aversion: node.aversion,
     ephemeralOwner: node.ephemeralOwner,
     dataLength: node.data.length,
-    numChildren: childNames(nodes, path).length,
+    numChildren,
     pzxid: node.pzxid,
   } as Stat;
 }
@@ -349,7 +351,7 @@ export class ReferenceModel {
     return { ok: true, result: { type: 'delete' } };
   }
 
-  /** DataTree.deleteNode: the parent's pzxid moves; its cversion counts creates only. */
+  /** DataTree.deleteNode: the parent's pzxid moves; its stored cversion counts creates only. */
   private remove(nodes: Nodes, path: string, events: ChangeEvent[]): void {
     const parentPath = parentOf(path);
     const parent = nodes.get(parentPath) as ModelNode;
