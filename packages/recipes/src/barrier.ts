@@ -107,12 +107,16 @@ export class DoubleBarrier {
               resolve();
             },
           })
-          .then((stat) => {
-            if (stat !== null) {
-              released = true;
-              resolve();
-            }
-          });
+          .then(
+            (stat) => {
+              if (stat !== null) {
+                released = true;
+                resolve();
+              }
+            },
+            // The session ended: the state listener below rejects the wait.
+            () => {},
+          );
       });
       await this.session.create(this.mine, enc(this.options.id), { mode: 'ephemeral' });
       const { children } = await this.session.getChildren(this.path);

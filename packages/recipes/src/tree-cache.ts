@@ -116,8 +116,17 @@ export class TreeCache {
   }
 
   private async run(): Promise<void> {
-    const stream = this.open();
-    await this.refresh(this.path, true);
+    let stream: AsyncIterable<WatchEvent>;
+    try {
+      stream = this.open();
+      await this.refresh(this.path, true);
+    } catch (error) {
+      // The first load failed (the session ended, most likely): close the watch and say why.
+      const reason = endedError(this.session_) ?? asCairnError(error);
+      this.ended_ = reason;
+      this.closing.abort();
+      throw reason;
+    }
     this.initialized_ = true;
     this.emit({ type: 'initialized' });
     void this.follow(stream);

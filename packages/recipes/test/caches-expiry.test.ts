@@ -83,6 +83,23 @@ describe(`caches, config and discovery across session expiry (seed ${SEED})`, ()
     expect(cache.paths()).toEqual(['/app', '/app/a']);
   });
 
+  it('a tree cache started on an ended session rejects with SessionExpired and says so', async () => {
+    cluster = await TestCluster.start({ size: 3, seed: SEED + 65 });
+    const c = cluster;
+    const [gone] = await sessionsAcross(c, [...c.nodes.values()], 1, 900);
+    await expire(c, gone as Session);
+    const cache = new TreeCache(gone as Session, '/app');
+    const code = await c.settle(
+      cache.start().then(
+        () => 'Ok',
+        (e: { code?: string }) => e.code,
+      ),
+    );
+    expect(code).toBe('SessionExpired');
+    expect(cache.ended?.code).toBe('SessionExpired');
+    expect(cache.initialized).toBe(false);
+  });
+
   it('with renewSession a tree cache reloads on the new session and reports what changed meanwhile', async () => {
     cluster = await TestCluster.start({ size: 3, seed: SEED + 61 });
     const c = cluster;
