@@ -196,7 +196,10 @@ export class MemoryNetwork {
         this.stats.dropped++;
         continue;
       }
-      target.deliver(item.message);
+      if (!target.deliver(item.message)) {
+        this.stats.dropped++;
+        continue;
+      }
       delivered++;
       this.stats.delivered++;
     }
@@ -211,6 +214,13 @@ export class MemoryNetwork {
       delivered += this.tick();
     }
     return delivered;
+  }
+
+  /** Drops what is in flight on `from -> to` (the sender removed that peer). */
+  dropInFlight(from: NodeId, to: NodeId): void {
+    const key = linkKey(from, to);
+    this.stats.dropped += this.inFlight.get(key)?.length ?? 0;
+    this.inFlight.delete(key);
   }
 
   private chance(probability: number | undefined): boolean {
@@ -234,6 +244,9 @@ export class MemoryTransport implements Transport {
   private unreachableHandler: (peer: NodeId) => void = () => {};
   private started = false;
   private isClosed = false;
+  /** Peers forgotten by `removePeer`: nothing is sent to them or delivered from them. */
+  private readonly removed = new Set<NodeId>();
+  private readonly addresses = new Map<NodeId, string>();
 
   constructor(
     private readonly network: MemoryNetwork,
@@ -242,7 +255,37 @@ export class MemoryTransport implements Transport {
 
   send(messages: readonly Message[]): void {
     if (this.isClosed) return;
-    for (const message of messages) this.network.enqueue(message);
+    for (const message of messages) {
+      if (this.removed.has(message.to)) this.network.stats.dropped++;
+      else this.network.enqueue(message);
+    }
+  }
+
+  /**
+   * The port's `setPeer`. The network routes by node id, so the address is only recorded
+   * (`peerAddress`); what the call changes is that a removed peer is a peer again. Throws
+   * `ConfigInvalid` for an empty address, as a real transport throws for a malformed one.
+   */
+  setPeer(peer: NodeId, address: string): void {
+    if (address.length === 0) {
+      throw new TransportError('ConfigInvalid', `peer ${peer}: empty address`);
+    }
+    if (peer === this.nodeId) return;
+    this.removed.delete(peer);
+    this.addresses.set(peer, address);
+  }
+
+  /** The port's `removePeer`: drops what is in flight to the peer; nothing passes either way. */
+  removePeer(peer: NodeId): void {
+    if (peer === this.nodeId) return;
+    this.removed.add(peer);
+    this.addresses.delete(peer);
+    this.network.dropInFlight(this.nodeId, peer);
+  }
+
+  /** The address last set for `peer` with `setPeer`, or null. */
+  peerAddress(peer: number): string | null {
+    return this.addresses.get(peer as NodeId) ?? null;
   }
 
   onMessage(handler: (message: Message) => void): void {
@@ -265,9 +308,14 @@ export class MemoryTransport implements Transport {
     return this.isClosed;
   }
 
-  /** Called by the network on a tick. Messages for a transport not yet started are lost. */
-  deliver(message: Message): void {
-    if (this.started && !this.isClosed) this.messageHandler(message);
+  /**
+   * Called by the network on a tick; false when the message is lost (this transport is not
+   * started, is closed, or removed the sender).
+   */
+  deliver(message: Message): boolean {
+    if (!this.started || this.isClosed || this.removed.has(message.from)) return false;
+    this.messageHandler(message);
+    return true;
   }
 
   reportUnreachable(peer: NodeId): void {

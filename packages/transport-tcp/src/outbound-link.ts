@@ -82,8 +82,25 @@ export class OutboundLink {
     this.queue = new SendQueue(ctx.options.queueMessagesMax, ctx.options.queueBytesMax);
   }
 
+  /**
+   * Moves the peer: a connection to the old address (open, dialing or waiting to redial) is
+   * dropped without an unreachable report, and what is queued goes to the new one at once.
+   */
   setAddress(address: { host: string; port: number }): void {
+    const same = address.host === this.address.host && address.port === this.address.port;
     this.address = address;
+    if (same || this.state === 'closed' || this.state === 'idle') return;
+    // Detach the old socket first: its 'close' then finds it is no longer ours and reports
+    // nothing, and nothing more is written to it.
+    const old = this.socket;
+    this.socket = null;
+    this.waitingDrain = false;
+    this.clearTimer();
+    this.restartStream();
+    old?.destroy();
+    this.attempt = 0;
+    this.state = 'idle';
+    if (this.started && this.hasWork()) this.connect();
   }
 
   start(): void {
@@ -281,11 +298,7 @@ export class OutboundLink {
     this.socket = null;
     this.waitingDrain = false;
     this.clearTimer();
-    if (this.stream !== null) {
-      // The receiver drops a half-received stream with the connection: start over.
-      this.pendingSnapshot ??= this.stream.message;
-      this.stream = null;
-    }
+    this.restartStream();
     if (this.state === 'closed') return;
     const error = failure ?? new TransportError('ConnectionLoss', 'connection closed by peer');
     this.report(error.code, error.message);
@@ -368,6 +381,13 @@ export class OutboundLink {
     stream.offset = end;
     if (end >= stream.data.length) this.stream = null;
     return this.write(socket, head, body);
+  }
+
+  /** The receiver drops a half-received stream with its connection: send it again, whole. */
+  private restartStream(): void {
+    if (this.stream === null) return;
+    this.pendingSnapshot ??= this.stream.message;
+    this.stream = null;
   }
 
   private clearTimer(): void {

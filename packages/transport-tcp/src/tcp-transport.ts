@@ -68,7 +68,11 @@ export class TcpTransport implements Transport {
     return this.boundAddress;
   }
 
-  /** Adds a peer or moves it (membership changes); later dials use the new address. */
+  /**
+   * Adds a peer or moves it (the `Transport` port's contract). A move drops the connection to
+   * the old address and redials the new one at once, keeping what is queued. Throws
+   * `ConfigInvalid` for an address that is not `host:port`.
+   */
   setPeer(peer: number, address: string): void {
     const parsed = parseAddress(address, `peer ${peer}`);
     const id = peer as NodeId;
@@ -77,7 +81,10 @@ export class TcpTransport implements Transport {
     this.links.get(id)?.setAddress(parsed);
   }
 
-  /** Forgets a peer: its queue is dropped and its connections closed. */
+  /**
+   * Forgets a peer: its queue is dropped, its connections in both directions close, and its
+   * handshakes are refused (unknown node id) until `setPeer` adds it again.
+   */
   removePeer(peer: number): void {
     const id = peer as NodeId;
     this.options.peers.delete(id);

@@ -18,6 +18,7 @@ runTransportSuite({ describe, it, expect }, 'MemoryTransport', {
       settle: async () => {
         network.tick();
       },
+      addressOf: (id) => `memory:${id}`,
       close: async () => {
         for (const transport of transports.values()) await transport.close();
       },
@@ -43,6 +44,7 @@ runTransportSuite({ describe, it, expect }, 'TcpTransport', {
     return {
       transports,
       settle: () => pause(5),
+      addressOf: (id) => peers[id] ?? '',
       close: async () => {
         await Promise.all([...transports.values()].map((t) => t.close()));
       },

@@ -2,7 +2,8 @@
 // `send` to a peer that is down never throws or blocks and its queue stays bounded (QueueFull
 // events, oldest Heartbeats dropped first) while the link redials with backoff and reports the
 // peer unreachable, and it is bounded in bytes as well (`queueBytesMax`, oldest Appends
-// dropped); `close()` leaves no socket, server or timer behind (Node's active-resource list
+// dropped); `setPeer` moves a peer that is still up at its old address (later messages go to
+// the new one, without an unreachable report), and refuses a malformed address; `close()` leaves no socket, server or timer behind (Node's active-resource list
 // holds nothing it did not hold before); and a Snapshot bigger than a chunk lets a Heartbeat sent after it
 // arrive first (chunks interleave with other traffic).
 import {
@@ -143,6 +144,44 @@ describe('TcpTransport (in-process, 127.0.0.1)', () => {
       expect(full.every((e) => e.detail === 'dropped a queued Append')).toBe(true);
     } finally {
       await transport.close();
+    }
+  });
+
+  it('moves a peer with setPeer: messages sent after it go to the new address', async () => {
+    const [p1, p2, p2b] = await freePorts(3);
+    const peers = { 1: `${LOOPBACK}:${p1}`, 2: `${LOOPBACK}:${p2}` };
+    const one = new TcpTransport({ nodeId: 1, clusterId: 'c', listen: peers[1], peers });
+    // Node 2 at its old address stays up, so only the move can take messages away from it.
+    const oldTwo = new TcpTransport({ nodeId: 2, clusterId: 'c', listen: peers[2], peers });
+    const newAddress = `${LOOPBACK}:${p2b}`;
+    const newTwo = new TcpTransport({
+      nodeId: 2,
+      clusterId: 'c',
+      listen: newAddress,
+      peers: { ...peers, 2: newAddress },
+    });
+    const oldInbox: number[] = [];
+    const newInbox: number[] = [];
+    oldTwo.onMessage((m) => oldInbox.push(m.type === 'Heartbeat' ? m.commit : -1));
+    newTwo.onMessage((m) => newInbox.push(m.type === 'Heartbeat' ? m.commit : -1));
+    const unreachable: number[] = [];
+    one.onUnreachable((peer) => unreachable.push(peer));
+    for (const t of [one, oldTwo, newTwo]) await t.start();
+    try {
+      one.send([heartbeat(1, 2, 1)]);
+      expect(await waitUntil(() => oldInbox.length === 1)).toBe(true);
+      one.setPeer(2, newAddress);
+      one.send([heartbeat(1, 2, 2), heartbeat(1, 2, 3)]);
+      expect(await waitUntil(() => newInbox.length === 2)).toBe(true);
+      expect(newInbox).toEqual([2, 3]);
+      expect(oldInbox).toEqual([1]);
+      // A move is not a failure: the core is not told the peer was unreachable.
+      expect(unreachable).toEqual([]);
+      expect(() => one.setPeer(3, 'no-port')).toThrowError(
+        expect.objectContaining({ code: 'ConfigInvalid' }),
+      );
+    } finally {
+      for (const t of [one, oldTwo, newTwo]) await t.close();
     }
   });
 

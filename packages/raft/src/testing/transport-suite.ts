@@ -15,6 +15,9 @@ import type { Transport } from '../ports/transport.js';
  * What it proves: each message sent arrives exactly once, at the node it names, with equal
  * content; order per link is kept; an unknown peer id neither throws nor disturbs the others;
  * `close` stops delivery to the closed node; a Snapshot larger than any sane frame arrives whole.
+ * For transports with the optional `setPeer`/`removePeer` pair (both or neither): a removed peer
+ * gets nothing and delivers nothing while the others keep talking, and `setPeer` brings it back
+ * both ways; removing an unknown peer or itself, or setting its own id, changes nothing.
  * It waits by calling `settle()` a bounded number of times, never by reading a clock.
  */
 
@@ -50,6 +53,11 @@ export interface TransportCluster {
   settle(): Promise<void>;
   /** Releases everything `create` made (closing a transport twice must be harmless). */
   close(): Promise<void>;
+  /**
+   * The address node `id` is reachable at, as `setPeer` takes it. Required when the
+   * transports implement `setPeer`/`removePeer`; the membership tests pass it to `setPeer`.
+   */
+  addressOf?(id: number): string;
 }
 
 export interface TransportFactory {
@@ -301,6 +309,91 @@ export function runTransportSuite(t: SuiteApi, name: string, factory: TransportF
           expect(got.snapshot.metadata).toEqual(snapshot.snapshot.metadata);
           expect(got.snapshot.data.length).toBe(SNAPSHOT_BYTES);
           expect(firstDifference(got.snapshot.data, snapshot.snapshot.data)).toBe(-1);
+        }),
+      TEST_TIMEOUT_MS,
+    );
+
+    it(
+      'implements setPeer and removePeer both or neither',
+      () =>
+        withCluster([1], async (s) => {
+          const one = transportOf(s.cluster, 1);
+          expect(typeof one.setPeer === 'function').toBe(typeof one.removePeer === 'function');
+        }),
+      TEST_TIMEOUT_MS,
+    );
+
+    it(
+      'removePeer stops traffic to and from the peer while others talk; setPeer brings it back',
+      () =>
+        withCluster([1, 2, 3], async (s) => {
+          const one = transportOf(s.cluster, 1);
+          const two = transportOf(s.cluster, 2);
+          const three = transportOf(s.cluster, 3);
+          if (one.setPeer === undefined || one.removePeer === undefined) return;
+          const addressOf = s.cluster.addressOf;
+          expect(typeof addressOf, 'a membership-capable factory must provide addressOf').toBe(
+            'function',
+          );
+          if (addressOf === undefined) return;
+          const commitsFrom = (id: number, from: number): number[] =>
+            inboxOf(s, id)
+              .filter((m) => m.from === from)
+              .map((m) => (m.type === 'Heartbeat' ? m.commit : -1));
+          // Connections up in every direction that matters.
+          one.send([heartbeat(1, 2, 1)]);
+          two.send([heartbeat(2, 1, 1)]);
+          three.send([heartbeat(3, 1, 1), heartbeat(3, 2, 1)]);
+          const warm = (): boolean =>
+            commitsFrom(2, 1).length === 1 &&
+            commitsFrom(1, 2).length === 1 &&
+            commitsFrom(1, 3).length === 1 &&
+            commitsFrom(2, 3).length === 1;
+          expect(await settleUntil(s.cluster, warm)).toBe(true);
+
+          one.removePeer(2 as NodeId);
+          one.send([heartbeat(1, 2, 2)]);
+          two.send([heartbeat(2, 1, 2)]);
+          three.send([heartbeat(3, 1, 2), heartbeat(3, 2, 2)]);
+          const others = (): boolean =>
+            commitsFrom(1, 3).length === 2 && commitsFrom(2, 3).length === 2;
+          expect(await settleUntil(s.cluster, others)).toBe(true);
+          for (let k = 0; k < 20; k++) await s.cluster.settle();
+          expect(commitsFrom(2, 1)).toEqual([1]);
+          expect(commitsFrom(1, 2)).toEqual([1]);
+
+          one.setPeer(2 as NodeId, addressOf(2));
+          // Node 2's side may still be backing off after node 1 refused it: keep sending.
+          let commit = 100;
+          const back = (): boolean => {
+            one.send([heartbeat(1, 2, commit)]);
+            two.send([heartbeat(2, 1, commit)]);
+            commit++;
+            return (
+              commitsFrom(2, 1).some((c) => c >= 100) && commitsFrom(1, 2).some((c) => c >= 100)
+            );
+          };
+          expect(await settleUntil(s.cluster, back)).toBe(true);
+        }),
+      TEST_TIMEOUT_MS,
+    );
+
+    it(
+      'removing an unknown peer or itself, or setting its own id, changes nothing',
+      () =>
+        withCluster([1, 2], async (s) => {
+          const one = transportOf(s.cluster, 1);
+          const two = transportOf(s.cluster, 2);
+          if (one.setPeer === undefined || one.removePeer === undefined) return;
+          const addressOf = s.cluster.addressOf;
+          if (addressOf === undefined) return;
+          one.removePeer(99 as NodeId);
+          one.removePeer(1 as NodeId);
+          one.setPeer(1 as NodeId, addressOf(2));
+          one.send([heartbeat(1, 2, 1)]);
+          two.send([heartbeat(2, 1, 1)]);
+          const both = (): boolean => inboxOf(s, 1).length === 1 && inboxOf(s, 2).length === 1;
+          expect(await settleUntil(s.cluster, both)).toBe(true);
         }),
       TEST_TIMEOUT_MS,
     );
