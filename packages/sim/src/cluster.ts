@@ -375,6 +375,23 @@ export class SimCluster {
     this.member(id).env.offsetMs += deltaMs;
   }
 
+  /**
+   * Crashes a member and gives it a new empty disk (a replaced machine): it can only come back
+   * by joining again, after the cluster removed it.
+   */
+  async wipe(id: number): Promise<void> {
+    await this.crash(id);
+    const member = this.member(id);
+    this.trace.add(`wipe ${id}`);
+    member.disk = SimDisk.empty({
+      identity: { clusterId: CLUSTER_ID, nodeId: id },
+      rng: this.rng.fork(`disk-${id}-${member.incarnation}`),
+      ...(this.options.writeLatencyMs === undefined
+        ? {}
+        : { writeLatencyMs: this.options.writeLatencyMs }),
+    });
+  }
+
   corrupt(id: number, kind: Corruption): boolean {
     this.trace.add(`corrupt ${id} ${kind}`);
     return this.member(id).disk.corrupt(kind);

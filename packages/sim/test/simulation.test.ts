@@ -8,6 +8,7 @@
  * the command that replays it; a second run of one seed must give the same trace hash.
  */
 import { describe, expect, it } from 'vitest';
+import { classify, KNOWN_BUGS, simulateSeed } from '../src/batch.js';
 import { type SimulationOptions, simulate } from '../src/simulate.js';
 import { simSeeds } from './seeds.js';
 
@@ -54,6 +55,17 @@ describe('simulation: pinned seeds of bugs found and fixed', () => {
   }, 60_000);
 });
 
+describe('simulation: open bugs still reproduce (remove the KNOWN_BUGS entry with the fix)', () => {
+  for (const bug of KNOWN_BUGS) {
+    it(`${bug.id} at seed ${bug.pinnedSeed}`, async () => {
+      const report = await simulateSeed(bug.pinnedSeed);
+      const { known, unknown } = classify(bug.pinnedSeed, report.violations);
+      expect(unknown).toEqual([]);
+      expect(known, `seed ${bug.pinnedSeed} no longer shows ${bug.id}: fixed?`).toContain(bug.id);
+    }, 60_000);
+  }
+});
+
 describe('simulation replays', () => {
   it('one seed twice gives the same trace hash (seed 7)', async () => {
     const first = await simulate({ seed: 7, voters: 3, safetyMs: 2000 });
@@ -61,5 +73,20 @@ describe('simulation replays', () => {
     expect(second.traceHash, `seed 7: ${first.summary}`).toBe(first.traceHash);
     const other = await simulate({ seed: 8, voters: 3, safetyMs: 2000 });
     expect(other.traceHash).not.toBe(first.traceHash);
+  }, 60_000);
+
+  it('a traced replay keeps a timeline and the same trace hash (seed 7)', async () => {
+    const plain = await simulate({ seed: 7, voters: 3, safetyMs: 1000 });
+    const traced = await simulate({ seed: 7, voters: 3, safetyMs: 1000, trace: true });
+    expect(traced.traceHash).toBe(plain.traceHash);
+    expect(plain.timeline).toEqual([]);
+    const times = traced.timeline.map((line) => Number(line.trim().split(' ')[0]));
+    expect(times).toEqual([...times].sort((a, b) => a - b));
+    const text = traced.timeline.join('\n');
+    expect(text).toMatch(/ms {2}role \d leader t\d+/);
+    expect(text).toMatch(/ms {2}client \d on node \d: op \d+ /);
+    expect(text).toContain('liveness phase: faults healed');
+    expect(traced.coverage.runs).toBe(1);
+    expect(traced.coverage.elections).toBeGreaterThan(0);
   }, 60_000);
 });
