@@ -13,7 +13,11 @@
 // the history, which then goes through the versioned-register linearizability checker
 // (test/support/register-checker.ts): linearizable operations against real time, local reads
 // per session (never back in version, never behind the session's own writes), and no
-// acknowledged write lost. The seed is CAIRN_SEED (printed); loops are bounded in count and time.
+// acknowledged write lost. The linearizable part (writes and linearizable reads) also goes
+// through the simulator's Wing-Gong-Lowe search (@cairn/sim `searchLinearization`), key by key,
+// against a versioned-register model that knows nothing of the version trick. The seed is
+// CAIRN_SEED (printed); loops are bounded in count and time.
+import { type LinearModel, type LinearOp, searchLinearization } from '@cairn/sim';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type NodeProcess, ProcessCluster, pause, poll } from './support/node-cluster.js';
 import { connectNpm, type NpmClient, type NpmStat } from './support/npm-zk-client.js';
@@ -96,6 +100,66 @@ class Recorder {
     if (!(op.kind === 'read' && op.outcome === 'unknown')) this.ops.push(op);
     return op;
   }
+}
+
+/** A register holding a value and ZooKeeper's version of it. */
+interface Register {
+  readonly version: number;
+  readonly value: string;
+}
+type RegisterInput =
+  | { readonly kind: 'read' }
+  | { readonly kind: 'write'; readonly expected: number; readonly value: string };
+type RegisterOutput =
+  | { readonly outcome: 'ok'; readonly version: number; readonly value: string | null }
+  | { readonly outcome: 'fail'; readonly code: string }
+  | { readonly outcome: 'unknown' };
+
+/** The sequential specification of one key: getData and setData with an optional version. */
+const registerModel: LinearModel<Register, RegisterInput, RegisterOutput> = {
+  init: () => ({ version: 0, value: INITIAL }),
+  key: (state) => `${state.version}:${state.value}`,
+  step(state, input, output) {
+    if (input.kind === 'read') {
+      if (output.outcome !== 'ok') return state;
+      return output.version === state.version && output.value === state.value ? state : null;
+    }
+    const applies = input.expected === -1 || input.expected === state.version;
+    const next = { version: state.version + 1, value: input.value };
+    if (output.outcome === 'unknown') return applies ? next : state;
+    if (output.outcome === 'fail') return !applies && output.code === 'BadVersion' ? state : null;
+    return applies && output.version === next.version ? next : null;
+  },
+};
+
+/** The linearizable operations of `key` as the WGL search takes them. */
+function linearOps(
+  ops: readonly RegisterOp[],
+  key: string,
+): LinearOp<RegisterInput, RegisterOutput>[] {
+  return ops
+    .filter((op) => op.key === key && op.linearizable)
+    .map((op) => ({
+      id: op.id,
+      call: op.invokeMs,
+      // The search wants call < ret; an answer in the same instant still came after its call.
+      ret:
+        op.returnMs === null ? Number.POSITIVE_INFINITY : Math.max(op.returnMs, op.invokeMs + 1e-6),
+      input:
+        op.kind === 'read'
+          ? { kind: 'read' as const }
+          : { kind: 'write' as const, expected: op.expected, value: op.value as string },
+      output:
+        op.outcome === 'ok'
+          ? {
+              outcome: 'ok' as const,
+              version: op.version as number,
+              value: op.kind === 'read' ? op.value : null,
+            }
+          : op.outcome === 'fail'
+            ? { outcome: 'fail' as const, code: op.code ?? 'Error' }
+            : { outcome: 'unknown' as const },
+    }));
 }
 
 const recorder = new Recorder();
@@ -400,6 +464,14 @@ describe(`Jepsen-style run: 3 processes, kill -9 and SIGSTOP under load (seed ${
     expect(result.violations.slice(0, 10), `seed ${SEED}: replay with CAIRN_SEED=${SEED}`).toEqual(
       [],
     );
+    for (const key of KEYS) {
+      const verdict = searchLinearization(registerModel, linearOps(recorder.ops, key), {
+        searchStepsMax: 5_000_000,
+      });
+      expect(verdict.result, `seed ${SEED}: WGL search on ${key} (${verdict.steps} steps)`).toBe(
+        'ok',
+      );
+    }
     // The run did what it claims: faults of both kinds, and writes through both doors.
     expect(faults.some((f) => f.includes('kill -9'))).toBe(true);
     expect(faults.some((f) => f.includes('SIGSTOP'))).toBe(true);
