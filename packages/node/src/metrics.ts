@@ -1,3 +1,5 @@
+import type { Role } from '@cairn/raft';
+
 /** A monotonically increasing count. */
 export class Counter {
   value = 0;
@@ -10,8 +12,14 @@ export class Counter {
   }
 }
 
-/** Default latency buckets in milliseconds (upper bounds, Prometheus `le`). */
-const LATENCY_BUCKETS_MS = [0.5, 1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000];
+/**
+ * Latency buckets in seconds (upper bounds, Prometheus `le`): 0.5 ms to 10 s. Durations come
+ * from the node's injected clock, which counts milliseconds (the system clock in whole ones),
+ * so a call quicker than the clock's tick lands in the first bucket.
+ */
+const LATENCY_BUCKETS_SECONDS = [
+  0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+];
 const SIZE_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096];
 
 /** Observations counted into fixed buckets (cumulative on export, as Prometheus wants). */
@@ -22,7 +30,7 @@ export class Histogram {
   constructor(
     readonly name: string,
     readonly help: string,
-    readonly buckets: readonly number[] = LATENCY_BUCKETS_MS,
+    readonly buckets: readonly number[] = LATENCY_BUCKETS_SECONDS,
   ) {
     this.counts = new Array(buckets.length + 1).fill(0);
   }
@@ -33,6 +41,11 @@ export class Histogram {
     this.counts[i] = (this.counts[i] as number) + 1;
     this.count++;
     this.sum += value;
+  }
+
+  /** Observes a duration measured in milliseconds (the clock's unit) as seconds (the metric's). */
+  observeMs(ms: number): void {
+    this.observe(ms / 1000);
   }
 
   /** The smallest bucket bound below which at least `q` of the observations fall (Infinity past the last). */
@@ -47,6 +60,66 @@ export class Histogram {
     return Number.POSITIVE_INFINITY;
   }
 }
+
+/** A value read when the metrics are (a scrape), from the node it describes. */
+export class Gauge {
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    private readonly read: () => number,
+  ) {}
+
+  get value(): number {
+    return this.read();
+  }
+}
+
+/**
+ * An enum as Prometheus wants one (a "state set"): one series per state, labelled with it,
+ * 1 for the current state and 0 for the others.
+ */
+export class StateGauge<S extends string> {
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly label: string,
+    readonly states: readonly S[],
+    private readonly read: () => S,
+  ) {}
+
+  get value(): S {
+    return this.read();
+  }
+}
+
+/** What the gauges read from the node they describe, at the moment the metrics are read. */
+export interface GaugeSource {
+  role(): Role;
+  term(): number;
+  commitIndex(): number;
+  appliedIndex(): number;
+  /** Live sessions in the replicated sessions table (every member's). */
+  sessionsActive(): number;
+  /** Sessions held by this node (opened here, or moved here). */
+  sessionsLocal(): number;
+}
+
+const RAFT_ROLES: readonly Role[] = ['follower', 'pre-candidate', 'candidate', 'leader'];
+const DETACHED: GaugeSource = {
+  role: () => 'follower',
+  term: () => 0,
+  commitIndex: () => 0,
+  appliedIndex: () => 0,
+  sessionsActive: () => 0,
+  sessionsLocal: () => 0,
+};
+
+/**
+ * Append times of the entries waiting to commit, so commit latency can be observed when they
+ * do. Bounded: past `ENTRY_TIMES_MAX` the oldest are forgotten (their commit goes unobserved),
+ * so a follower cut off from the leader for long holds no unbounded map.
+ */
+const ENTRY_TIMES_MAX = 65_536;
 
 /** The node's counters and latency histograms; `toObject()` for code, `toPrometheus()` for scrapers. */
 export class Metrics {
@@ -65,6 +138,14 @@ export class Metrics {
   readonly watchEvents = new Counter(
     'cairn_watch_events_total',
     'One-shot watch notifications delivered to sessions of this node.',
+  );
+  readonly streamEvents = new Counter(
+    'cairn_watch_stream_events_total',
+    'Events queued on persistent watch streams (session.watch) of this node, replays included.',
+  );
+  readonly sessionsCreated = new Counter(
+    'cairn_sessions_created_total',
+    'Sessions opened on this node (their createSession entry applied).',
   );
   readonly sessionsExpired = new Counter(
     'cairn_sessions_expired_total',
@@ -93,56 +174,161 @@ export class Metrics {
     SIZE_BUCKETS,
   );
   readonly persistLatency = new Histogram(
-    'cairn_persist_ms',
-    'Synced storage writes, milliseconds.',
+    'cairn_persist_duration_seconds',
+    'Synced storage writes (one per Ready that must sync), seconds.',
+  );
+  readonly commitLatency = new Histogram(
+    'cairn_commit_latency_seconds',
+    "Log entries from their append to this node's log until this node learned them committed, seconds.",
+  );
+  readonly applyLatency = new Histogram(
+    'cairn_apply_latency_seconds',
+    "Log entries from this node learning them committed until applied to its state machine (the Ready's storage write included), seconds.",
   );
   readonly writeLatency = new Histogram(
-    'cairn_write_ms',
-    'Session writes from call to applied, milliseconds.',
+    'cairn_write_duration_seconds',
+    'Session writes from call to applied on this node, seconds.',
+  );
+  readonly readLatency = new Histogram(
+    'cairn_read_duration_seconds',
+    'Session reads from call to answer, served from the local tree (linearizable ones include their read barrier), seconds.',
   );
   readonly readIndexLatency = new Histogram(
-    'cairn_read_index_ms',
-    'Linearizable read barriers, milliseconds.',
+    'cairn_read_index_duration_seconds',
+    'Linearizable read barriers (ReadIndex), seconds.',
   );
-  readonly snapshotLatency = new Histogram('cairn_snapshot_ms', 'Taking a snapshot, milliseconds.');
+  readonly snapshotLatency = new Histogram(
+    'cairn_snapshot_duration_seconds',
+    'Taking a snapshot, seconds.',
+  );
 
-  private all(): (Counter | Histogram)[] {
+  private source: GaugeSource = DETACHED;
+  readonly role = new StateGauge(
+    'cairn_raft_role',
+    "This node's Raft role (1 for the current one).",
+    'role',
+    RAFT_ROLES,
+    () => this.source.role(),
+  );
+  readonly term = new Gauge('cairn_raft_term', "This node's current Raft term.", () =>
+    this.source.term(),
+  );
+  readonly commitIndex = new Gauge(
+    'cairn_raft_commit_index',
+    'The highest log index this node knows committed.',
+    () => this.source.commitIndex(),
+  );
+  readonly appliedIndex = new Gauge(
+    'cairn_raft_applied_index',
+    "The highest log index applied to this node's state machine.",
+    () => this.source.appliedIndex(),
+  );
+  readonly sessionsActive = new Gauge(
+    'cairn_sessions_active',
+    "Live sessions in the replicated sessions table (all members' sessions).",
+    () => this.source.sessionsActive(),
+  );
+  readonly sessionsLocal = new Gauge('cairn_sessions_local', 'Sessions held by this node.', () =>
+    this.source.sessionsLocal(),
+  );
+
+  /** Append time (clock milliseconds) of each entry not yet seen committed, by index. */
+  private readonly appendedAt = new Map<number, number>();
+
+  /** Points the gauges at the node they describe (before, they read as a stopped follower). */
+  attach(source: GaugeSource): void {
+    this.source = source;
+  }
+
+  /**
+   * Records one Ready's log traffic at `now` (clock milliseconds), when the Ready is taken:
+   * `entries` are about to be appended, `committed` were just learned committed (their commit
+   * latency is observed now, for those whose append this node saw; entries that arrived in a
+   * snapshot instead have none).
+   */
+  entriesReady(
+    entries: readonly { readonly index: number }[],
+    committed: readonly { readonly index: number }[],
+    now: number,
+  ): void {
+    for (const entry of entries) {
+      // A re-appended index (a new leader overwrote the tail) restarts from its new append.
+      this.appendedAt.delete(entry.index);
+      this.appendedAt.set(entry.index, now);
+    }
+    for (const entry of committed) {
+      const appendedAt = this.appendedAt.get(entry.index);
+      if (appendedAt === undefined) continue;
+      this.appendedAt.delete(entry.index);
+      this.commitLatency.observeMs(now - appendedAt);
+    }
+    while (this.appendedAt.size > ENTRY_TIMES_MAX) {
+      const oldest = this.appendedAt.keys().next().value as number;
+      this.appendedAt.delete(oldest);
+    }
+  }
+
+  /** Observes the apply latency of `count` entries learned committed at `committedAt`. */
+  entriesApplied(count: number, committedAt: number, now: number): void {
+    for (let i = 0; i < count; i++) this.applyLatency.observeMs(now - committedAt);
+  }
+
+  private all(): Metric[] {
     return Object.values(this).filter(
-      (v): v is Counter | Histogram => v instanceof Counter || v instanceof Histogram,
+      (v): v is Metric =>
+        v instanceof Counter ||
+        v instanceof Histogram ||
+        v instanceof Gauge ||
+        v instanceof StateGauge,
     );
   }
 
-  toObject(): Record<string, number | { count: number; sum: number; p50: number; p99: number }> {
-    const out: Record<string, number | { count: number; sum: number; p50: number; p99: number }> =
-      {};
+  /**
+   * Every metric by its Prometheus name: counters and gauges as numbers, histograms as count,
+   * sum (seconds for latencies) and bucket-bound p50/p99, and the role as one number per state
+   * under its series name (`cairn_raft_role{role="leader"}`: 1 on the leader).
+   */
+  toObject(): Record<string, number | HistogramSummary> {
+    const out: Record<string, number | HistogramSummary> = {};
     for (const metric of this.all()) {
-      out[metric.name] =
-        metric instanceof Counter
-          ? metric.value
-          : {
-              count: metric.count,
-              sum: metric.sum,
-              p50: metric.quantile(0.5),
-              p99: metric.quantile(0.99),
-            };
+      if (metric instanceof StateGauge) {
+        const current = metric.value;
+        for (const state of metric.states)
+          out[`${metric.name}{${metric.label}="${state}"}`] = state === current ? 1 : 0;
+      } else if (metric instanceof Histogram) {
+        out[metric.name] = {
+          count: metric.count,
+          sum: metric.sum,
+          p50: metric.quantile(0.5),
+          p99: metric.quantile(0.99),
+        };
+      } else out[metric.name] = metric.value;
     }
     return out;
   }
 
-  /** Prometheus text exposition format 0.0.4. */
+  /** Prometheus text exposition format 0.0.4: HELP and TYPE for each metric, `labels` on every series. */
   toPrometheus(labels: Readonly<Record<string, string>> = {}): string {
-    const base = Object.entries(labels).map(
-      ([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`,
-    );
+    const base = Object.entries(labels).map(([k, v]) => `${k}="${escapeLabel(v)}"`);
     const render = (extra: string[]): string => {
       const all = [...base, ...extra];
       return all.length === 0 ? '' : `{${all.join(',')}}`;
     };
     const lines: string[] = [];
     for (const metric of this.all()) {
-      lines.push(`# HELP ${metric.name} ${metric.help}`);
-      if (metric instanceof Counter) {
-        lines.push(`# TYPE ${metric.name} counter`, `${metric.name}${render([])} ${metric.value}`);
+      lines.push(`# HELP ${metric.name} ${escapeHelp(metric.help)}`);
+      if (metric instanceof Counter || metric instanceof Gauge) {
+        const type = metric instanceof Counter ? 'counter' : 'gauge';
+        lines.push(`# TYPE ${metric.name} ${type}`, `${metric.name}${render([])} ${metric.value}`);
+        continue;
+      }
+      if (metric instanceof StateGauge) {
+        lines.push(`# TYPE ${metric.name} gauge`);
+        const current = metric.value;
+        for (const state of metric.states)
+          lines.push(
+            `${metric.name}${render([`${metric.label}="${escapeLabel(state)}"`])} ${state === current ? 1 : 0}`,
+          );
         continue;
       }
       lines.push(`# TYPE ${metric.name} histogram`);
@@ -159,4 +345,22 @@ export class Metrics {
     }
     return `${lines.join('\n')}\n`;
   }
+}
+
+/** A histogram as `toObject()` shows it. */
+export interface HistogramSummary {
+  readonly count: number;
+  readonly sum: number;
+  readonly p50: number;
+  readonly p99: number;
+}
+
+type Metric = Counter | Histogram | Gauge | StateGauge<string>;
+
+function escapeLabel(value: string): string {
+  return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+}
+
+function escapeHelp(text: string): string {
+  return text.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
 }

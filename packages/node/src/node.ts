@@ -191,6 +191,14 @@ export class CairnNode {
       if (this.snapshotsSent.delete(peer)) this.core.reportSnapshot(peer, false);
       this.process();
     });
+    this.metrics.attach({
+      role: () => this.role,
+      term: () => this.core.status().term,
+      commitIndex: () => this.core.status().commit,
+      appliedIndex: () => this.machine.applied,
+      sessionsActive: () => this.machine.tree.sessionCount(),
+      sessionsLocal: () => this.sessions.size,
+    });
     // Entries the storage answered 'unavailable' for (not in its cache) have been loaded.
     storage.onAvailable(() => {
       if (this.closed || this.fatal !== null) return;
@@ -484,7 +492,7 @@ export class CairnNode {
       );
       this.issueRead(context);
     });
-    this.metrics.readIndexLatency.observe(this.options.clock.now() - started);
+    this.metrics.readIndexLatency.observeMs(this.options.clock.now() - started);
   }
 
   /** @internal */
@@ -627,6 +635,8 @@ export class CairnNode {
 
   private async handleReady(ready: Ready): Promise<void> {
     if (ready.softState !== null) this.roleChanged(ready.softState.role, ready.softState.leader);
+    const readyAt = this.options.clock.now();
+    this.metrics.entriesReady(ready.entries, ready.committedEntries, readyAt);
     // 1. Messages that do not wait for durability.
     if (ready.messages.length > 0) {
       this.transport.send(this.toAdmitted(ready.messages));
@@ -643,7 +653,7 @@ export class CairnNode {
         ...(ready.snapshot === null ? {} : { snapshot: ready.snapshot }),
         sync: ready.mustSync,
       });
-      if (ready.mustSync) this.metrics.persistLatency.observe(this.options.clock.now() - started);
+      if (ready.mustSync) this.metrics.persistLatency.observeMs(this.options.clock.now() - started);
     }
     if (ready.compaction !== null) {
       // In the background: the storage writes the snapshot file while later Readys persist,
@@ -662,6 +672,7 @@ export class CairnNode {
     // 4. Restore, then apply in order; release reads.
     if (ready.snapshot !== null) this.restore(ready.snapshot.data, ready.snapshot.metadata.index);
     for (const entry of ready.committedEntries) this.applyEntry(entry);
+    this.metrics.entriesApplied(ready.committedEntries.length, readyAt, this.options.clock.now());
     for (const state of ready.readStates) {
       const read = this.pendingReads.get(state.context);
       if (read === undefined) continue;
@@ -807,7 +818,7 @@ export class CairnNode {
     this.core.compact({ index: applied, data: this.machine.snapshot() });
     this.lastSnapshotIndex = applied;
     this.metrics.snapshots.inc();
-    this.metrics.snapshotLatency.observe(this.options.clock.now() - started);
+    this.metrics.snapshotLatency.observeMs(this.options.clock.now() - started);
   }
 
   private roleChanged(role: Role, leader: NodeId | null): void {

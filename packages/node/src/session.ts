@@ -455,6 +455,7 @@ export class Session {
           return;
         }
         queue.push(event);
+        node.metrics.streamEvents.inc();
         wake?.();
       },
       end: (error: Error | null) => {
@@ -473,8 +474,10 @@ export class Session {
       else {
         const tree = node.machine.tree;
         for (const event of replay)
-          if (tree.canReadEvent(this.id, event))
+          if (tree.canReadEvent(this.id, event)) {
             queue.push({ type: event.type, path: event.path, zxid: event.zxid });
+            node.metrics.streamEvents.inc();
+          }
       }
     }
     if (ended === null) {
@@ -621,6 +624,7 @@ export class Session {
       throw error;
     }
     if (!result.ok) throw errorOf(result);
+    this.node.metrics.sessionsCreated.inc();
     this.lastHeard = this.node.now();
     this.setState('connected');
   }
@@ -807,7 +811,7 @@ export class Session {
       this.node.propose(txn, seq, this.acked, this.epoch);
       const answer = await result;
       this.node.metrics.writes.inc();
-      this.node.metrics.writeLatency.observe(this.node.now() - started);
+      this.node.metrics.writeLatency.observeMs(this.node.now() - started);
       return answer;
     } finally {
       this.node.releaseSlot();
@@ -826,10 +830,16 @@ export class Session {
     return options.ttlMs === undefined ? op : { ...op, ttlMs: options.ttlMs };
   }
 
+  /**
+   * Checks the session and, for a linearizable read, waits for the read barrier; the caller
+   * then reads the local tree in the same turn. Observes the read's latency up to that point.
+   */
   private async beforeRead(options: ReadOptions): Promise<void> {
     this.assertUsable();
     this.node.metrics.reads.inc();
+    const started = this.node.now();
     if (options.linearizable) await this.node.readBarrier(options.signal);
+    this.node.metrics.readLatency.observeMs(this.node.now() - started);
   }
 
   private watchOn(path: string, kind: 'data' | 'exist' | 'child', watcher: Watcher | true): void {

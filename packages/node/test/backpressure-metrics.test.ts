@@ -179,13 +179,15 @@ describe(`metrics (seed ${SEED})`, () => {
     expect(delta('cairn_session_reads_total')).toBe(4);
     expect(delta('cairn_watch_events_total')).toBe(1);
     expect(delta('cairn_applied_entries_total')).toBeGreaterThanOrEqual(3);
-    const writeMs = m1.cairn_write_ms as { count: number; sum: number };
-    expect(writeMs.count - (m0.cairn_write_ms as { count: number }).count).toBe(3);
-    expect(writeMs.sum).toBeGreaterThan(0);
-    expect((m1.cairn_read_index_ms as { count: number }).count).toBe(1);
+    const writeSeconds = m1.cairn_write_duration_seconds as { count: number; sum: number };
+    expect(writeSeconds.count - (m0.cairn_write_duration_seconds as { count: number }).count).toBe(
+      3,
+    );
+    expect(writeSeconds.sum).toBeGreaterThan(0);
+    expect((m1.cairn_read_index_duration_seconds as { count: number }).count).toBe(1);
     // The leader persisted and counted leader changes; nobody expired anything.
     const lm = leader.metrics.toObject();
-    expect((lm.cairn_persist_ms as { count: number }).count).toBeGreaterThan(0);
+    expect((lm.cairn_persist_duration_seconds as { count: number }).count).toBeGreaterThan(0);
     expect(lm.cairn_leader_changes_total).toBeGreaterThanOrEqual(1);
     expect(lm.cairn_sessions_expired_total).toBe(0);
     // A leader change is counted on the members that saw it.
@@ -204,24 +206,28 @@ describe(`metrics (seed ${SEED})`, () => {
     expect(text.endsWith('\n')).toBe(true);
     const lines = text.trimEnd().split('\n');
     expect(lines).toContain('# TYPE cairn_proposals_total counter');
-    expect(lines).toContain('# TYPE cairn_write_ms histogram');
+    expect(lines).toContain('# TYPE cairn_write_duration_seconds histogram');
     const proposals = lines.find((l) => l.startsWith('cairn_proposals_total{'));
     expect(proposals).toBe(
       `cairn_proposals_total{node="2",cluster="a\\"b"} ${c.follower().metrics.proposals.value}`,
     );
     const buckets = lines
-      .filter((l) => l.startsWith('cairn_write_ms_bucket'))
+      .filter((l) => l.startsWith('cairn_write_duration_seconds_bucket'))
       .map((l) => Number(l.slice(l.lastIndexOf(' ') + 1)));
     expect(buckets.length).toBeGreaterThan(2);
     for (let i = 1; i < buckets.length; i++)
       expect(buckets[i]).toBeGreaterThanOrEqual(buckets[i - 1] as number);
-    const count = lines.find((l) => l.startsWith('cairn_write_ms_count'));
+    const count = lines.find((l) => l.startsWith('cairn_write_duration_seconds_count'));
     expect(count?.endsWith(` ${buckets[buckets.length - 1]}`)).toBe(true);
     expect(buckets[buckets.length - 1]).toBeGreaterThanOrEqual(1);
     // Every metric has a HELP line and a TYPE line.
     const helps = lines.filter((l) => l.startsWith('# HELP')).length;
     const types = lines.filter((l) => l.startsWith('# TYPE')).length;
     expect(helps).toBe(types);
-    expect(helps).toBe(Object.keys(c.follower().metrics.toObject()).length);
+    // toObject has one key per metric, and one per state for the role (a state set).
+    const object = Object.keys(c.follower().metrics.toObject());
+    const roleStates = object.filter((name) => name.startsWith('cairn_raft_role{')).length;
+    expect(roleStates).toBe(4);
+    expect(helps).toBe(object.length - roleStates + 1);
   });
 });

@@ -508,6 +508,11 @@ export class ZTree {
     return this.sessions.get(id) ?? null;
   }
 
+  /** Number of live sessions in the table (what `sessionIds().length` is, without the sort). */
+  sessionCount(): number {
+    return this.sessions.size;
+  }
+
   sessionIds(): SessionId[] {
     return [...this.sessions.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   }
