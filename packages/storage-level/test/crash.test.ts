@@ -339,9 +339,11 @@ describe('LevelLog under SIGKILL', () => {
       console.log(`crash test (seed ${seed}): ${JSON.stringify(kills)}`);
       // The kills landed while the child was writing and switching snapshots, not only before
       // its first write.
-      expect(kills.withAcks).toBeGreaterThan(KILLS / 2);
+      // (About 40% of the kill points come before the first acknowledged write of their
+      // child: at its start, or at a compaction it begins first.)
+      expect(kills.withAcks).toBeGreaterThan(KILLS / 4);
       expect(kills.inWrite).toBeGreaterThan(KILLS / 2);
-      expect(kills.inCompaction).toBeGreaterThan(0);
+      expect(kills.inCompaction).toBeGreaterThan(KILLS / 4);
     },
     TEST_TIMEOUT_MS,
   );
