@@ -13,6 +13,8 @@ export const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 /** tsx by absolute URL, so a child started in a temporary folder still finds it. */
 const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 const NODE_ARGS = ['--import', TSX, '--conditions=source', MAIN];
+/** The environment of every `cairn` child: no shell history written to the user's home. */
+const CHILD_ENV: NodeJS.ProcessEnv = { ...process.env, CAIRN_HISTORY: '' };
 /** How long a line may take to appear (tsx compiles on first start). */
 const LINE_TIMEOUT_MS = 30_000;
 /** A bound on one-shot commands. */
@@ -32,6 +34,7 @@ export function runCairn(
   const result = spawnSync(process.execPath, [...NODE_ARGS, ...args], {
     cwd: options.cwd ?? rootDir,
     input: options.input ?? '',
+    env: CHILD_ENV,
     encoding: 'utf8',
     timeout: RUN_TIMEOUT_MS,
   });
@@ -61,7 +64,7 @@ export class CairnProcess {
   static spawn(
     args: readonly string[],
     cwd: string = rootDir,
-    env: NodeJS.ProcessEnv = process.env,
+    env: NodeJS.ProcessEnv = CHILD_ENV,
   ): CairnProcess {
     return new CairnProcess(
       spawn(process.execPath, [...NODE_ARGS, ...args], {

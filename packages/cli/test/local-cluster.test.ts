@@ -149,10 +149,7 @@ describe('cairn local, status and shell failover', () => {
       acl(w).int(0);
     });
 
-    const shell = CairnProcess.spawn(['shell', connect, '--timeout', '20000'], undefined, {
-      ...process.env,
-      CAIRN_HISTORY: '',
-    });
+    const shell = CairnProcess.spawn(['shell', connect, '--timeout', '20000']);
     extra.push(shell);
     shell.send('create -e /eph mine');
     shell.send('get -w /watched');

@@ -74,6 +74,7 @@ async function shell(
     args,
     { out: (l) => out.push(...l.split('\n')), err: (l) => err.push(l) },
     Readable.from([`${script.join('\n')}\n`]),
+    { CAIRN_HISTORY: '' },
   );
   return { status, out, err };
 }
