@@ -120,6 +120,9 @@ describe('bench and demo smoke', () => {
       expect(output).toMatch(/^slowest request at C=1 on 3 nodes, zookeeper: create [\d.]+ ms, /m);
     } else expect(output).toMatch(/^peer ZooKeeper: missing \(.+\); Cairn alone$/m);
     expect(output).toMatch(/^slowest request at C=1 on 3 nodes, cairn: create [\d.]+ ms, /m);
+    expect(output).toMatch(
+      /^goal \(no Cairn request stalls at C=1 on 3 nodes: every one under 1,000 ms\): (met|NOT met)/m,
+    );
     // 1 + 3 Cairn members, and 1 + 3 ZooKeeper servers; one folder per system and size.
     const pids = /^cleanup: stopped (\d+) processes \(pids ([\d ]*)\)$/m.exec(output);
     expect(pids, output).not.toBeNull();
