@@ -41,7 +41,15 @@ export {
 export type { Clock, NodeRandom, TimerHandle, Timers } from './env.js';
 export { seededNodeRandom, systemClock, systemRandom, systemTimers } from './env.js';
 export { CompactedError, NodeError, type NodeErrorCode } from './errors.js';
-export { Counter, Histogram, Metrics } from './metrics.js';
+export {
+  Counter,
+  Gauge,
+  type GaugeSource,
+  Histogram,
+  type HistogramSummary,
+  Metrics,
+  StateGauge,
+} from './metrics.js';
 export { CairnNode, createNode, type NodeStatus } from './node.js';
 export type { NodeEvent, NodeOptions } from './options.js';
 export {

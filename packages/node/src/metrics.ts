@@ -1,96 +1,16 @@
 import type { Role } from '@cairn/raft';
+import {
+  Counter,
+  Gauge,
+  Histogram,
+  type HistogramSummary,
+  type Metric,
+  SIZE_BUCKETS,
+  StateGauge,
+} from './metric-kinds.js';
+import { renderPrometheus } from './prometheus.js';
 
-/** A monotonically increasing count. */
-export class Counter {
-  value = 0;
-  constructor(
-    readonly name: string,
-    readonly help: string,
-  ) {}
-  inc(by = 1): void {
-    this.value += by;
-  }
-}
-
-/**
- * Latency buckets in seconds (upper bounds, Prometheus `le`): 0.5 ms to 10 s. Durations come
- * from the node's injected clock, which counts milliseconds (the system clock in whole ones),
- * so a call quicker than the clock's tick lands in the first bucket.
- */
-const LATENCY_BUCKETS_SECONDS = [
-  0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
-];
-const SIZE_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096];
-
-/** Observations counted into fixed buckets (cumulative on export, as Prometheus wants). */
-export class Histogram {
-  readonly counts: number[];
-  count = 0;
-  sum = 0;
-  constructor(
-    readonly name: string,
-    readonly help: string,
-    readonly buckets: readonly number[] = LATENCY_BUCKETS_SECONDS,
-  ) {
-    this.counts = new Array(buckets.length + 1).fill(0);
-  }
-
-  observe(value: number): void {
-    let i = 0;
-    while (i < this.buckets.length && value > (this.buckets[i] as number)) i++;
-    this.counts[i] = (this.counts[i] as number) + 1;
-    this.count++;
-    this.sum += value;
-  }
-
-  /** Observes a duration measured in milliseconds (the clock's unit) as seconds (the metric's). */
-  observeMs(ms: number): void {
-    this.observe(ms / 1000);
-  }
-
-  /** The smallest bucket bound below which at least `q` of the observations fall (Infinity past the last). */
-  quantile(q: number): number {
-    if (this.count === 0) return 0;
-    const target = q * this.count;
-    let seen = 0;
-    for (let i = 0; i < this.counts.length; i++) {
-      seen += this.counts[i] as number;
-      if (seen >= target) return this.buckets[i] ?? Number.POSITIVE_INFINITY;
-    }
-    return Number.POSITIVE_INFINITY;
-  }
-}
-
-/** A value read when the metrics are (a scrape), from the node it describes. */
-export class Gauge {
-  constructor(
-    readonly name: string,
-    readonly help: string,
-    private readonly read: () => number,
-  ) {}
-
-  get value(): number {
-    return this.read();
-  }
-}
-
-/**
- * An enum as Prometheus wants one (a "state set"): one series per state, labelled with it,
- * 1 for the current state and 0 for the others.
- */
-export class StateGauge<S extends string> {
-  constructor(
-    readonly name: string,
-    readonly help: string,
-    readonly label: string,
-    readonly states: readonly S[],
-    private readonly read: () => S,
-  ) {}
-
-  get value(): S {
-    return this.read();
-  }
-}
+export { Counter, Gauge, Histogram, type HistogramSummary, StateGauge } from './metric-kinds.js';
 
 /** What the gauges read from the node they describe, at the moment the metrics are read. */
 export interface GaugeSource {
@@ -121,7 +41,7 @@ const DETACHED: GaugeSource = {
  */
 const ENTRY_TIMES_MAX = 65_536;
 
-/** The node's counters and latency histograms; `toObject()` for code, `toPrometheus()` for scrapers. */
+/** The node's counters, latency histograms and gauges; `toObject()` for code, `toPrometheus()` for scrapers. */
 export class Metrics {
   readonly proposals = new Counter(
     'cairn_proposals_total',
@@ -309,58 +229,6 @@ export class Metrics {
 
   /** Prometheus text exposition format 0.0.4: HELP and TYPE for each metric, `labels` on every series. */
   toPrometheus(labels: Readonly<Record<string, string>> = {}): string {
-    const base = Object.entries(labels).map(([k, v]) => `${k}="${escapeLabel(v)}"`);
-    const render = (extra: string[]): string => {
-      const all = [...base, ...extra];
-      return all.length === 0 ? '' : `{${all.join(',')}}`;
-    };
-    const lines: string[] = [];
-    for (const metric of this.all()) {
-      lines.push(`# HELP ${metric.name} ${escapeHelp(metric.help)}`);
-      if (metric instanceof Counter || metric instanceof Gauge) {
-        const type = metric instanceof Counter ? 'counter' : 'gauge';
-        lines.push(`# TYPE ${metric.name} ${type}`, `${metric.name}${render([])} ${metric.value}`);
-        continue;
-      }
-      if (metric instanceof StateGauge) {
-        lines.push(`# TYPE ${metric.name} gauge`);
-        const current = metric.value;
-        for (const state of metric.states)
-          lines.push(
-            `${metric.name}${render([`${metric.label}="${escapeLabel(state)}"`])} ${state === current ? 1 : 0}`,
-          );
-        continue;
-      }
-      lines.push(`# TYPE ${metric.name} histogram`);
-      let cumulative = 0;
-      metric.buckets.forEach((bound, i) => {
-        cumulative += metric.counts[i] as number;
-        lines.push(`${metric.name}_bucket${render([`le="${bound}"`])} ${cumulative}`);
-      });
-      lines.push(`${metric.name}_bucket${render(['le="+Inf"'])} ${metric.count}`);
-      lines.push(
-        `${metric.name}_sum${render([])} ${metric.sum}`,
-        `${metric.name}_count${render([])} ${metric.count}`,
-      );
-    }
-    return `${lines.join('\n')}\n`;
+    return renderPrometheus(this.all(), labels);
   }
-}
-
-/** A histogram as `toObject()` shows it. */
-export interface HistogramSummary {
-  readonly count: number;
-  readonly sum: number;
-  readonly p50: number;
-  readonly p99: number;
-}
-
-type Metric = Counter | Histogram | Gauge | StateGauge<string>;
-
-function escapeLabel(value: string): string {
-  return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
-}
-
-function escapeHelp(text: string): string {
-  return text.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
 }
