@@ -133,6 +133,8 @@ export class LevelLog implements DurableLog {
   private queue: Promise<void> = Promise.resolve();
   /** Compactions not yet settled (file still being written, or batch queued): close waits. */
   private readonly compactions = new Set<Promise<void>>();
+  /** Set by `close`: a compaction asked for afterwards is refused (close would not wait for it). */
+  private closing = false;
   private listener: (() => void) | null = null;
 
   private constructor(
@@ -330,6 +332,7 @@ export class LevelLog implements DurableLog {
     const { index, term } = snapshot.metadata;
     const run = (async () => {
       this.checkServing();
+      if (this.closing) throw new StorageError('StorageFailed', `${this.dir}: closing`);
       if (index > this.snapshotMetadata.index) {
         await this.guard(() => writeSnapshotFile(this.dir, index, term, snapshot.data));
       }
@@ -384,6 +387,7 @@ export class LevelLog implements DurableLog {
 
   /** Waits for compactions, queued writes and any read in flight, then closes the database. */
   async close(): Promise<void> {
+    this.closing = true;
     const reading = this.log.close();
     // A compaction's batch is queued only once its file is durable: wait for that first.
     await Promise.allSettled([...this.compactions]);

@@ -314,7 +314,12 @@ describe('LevelLog on disk', () => {
     const reopened = await open(dir);
     expect(reopened.snapshot()).toEqual(snapshotAt(8, 1, 5));
     expect(reopened.firstIndex()).toBe(9);
-    await reopened.close();
+    // One asked for once close has begun is refused: close would not wait for it.
+    const closed = reopened.close();
+    await expect(reopened.compact(snapshotAt(9, 1, 6), 9 as LogIndex)).rejects.toMatchObject({
+      code: 'StorageFailed',
+    });
+    await closed;
   });
 
   it('a snapshot switch-over interrupted before the rename or the record keeps the old one', async () => {
