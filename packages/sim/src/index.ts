@@ -12,6 +12,22 @@ export {
 } from './disk.js';
 export { NodeEnv, SimGate } from './env.js';
 export {
+  applySchedule,
+  type FaultEvent,
+  type FaultKind,
+  type FaultScheduleOptions,
+  faultSchedule,
+  type ScheduleResult,
+} from './fault-schedule.js';
+export {
+  type ClusterReport,
+  type FaultCounts,
+  HARNESS_NODES_MAX,
+  type SimulateClusterOptions,
+  type SimulatedCluster,
+  simulateCluster,
+} from './harness.js';
+export {
   History,
   type HistoryOp,
   type OpKind,
@@ -54,6 +70,7 @@ export {
   type SimulationReport,
   simulate,
 } from './simulate.js';
+export { SimulationFailedError } from './simulation-failed-error.js';
 export { Client } from './workload.js';
 export {
   type SpecInput,
