@@ -12,6 +12,7 @@
  *
  *   npx tsx --conditions=source bench/znode.ts            # the full run, well under a minute
  *   npx tsx --conditions=source bench/znode.ts --quick    # 100 x 100 znodes, a few seconds
+ *   npx tsx --conditions=source bench/znode.ts --paging   # only the paging rows
  *
  * Paging (a second, separate tree): one parent with PAGING_CHILDREN children whose names total
  * more than 1 MiB, read in pages of PAGE_LIMIT with `after` set to the last name of the page
@@ -54,9 +55,12 @@ const START_TIME = 1_700_000_000_000;
 
 const args = process.argv.slice(2);
 for (const arg of args) {
-  if (arg !== '--quick') throw new Error(`unknown argument ${arg}: use --quick`);
+  if (arg !== '--quick' && arg !== '--paging')
+    throw new Error(`unknown argument ${arg}: use --quick and/or --paging`);
 }
 const quick = args.includes('--quick');
+/** Only the paging rows (100,000 children, or 20,000 with --quick). */
+const pagingOnly = args.includes('--paging');
 const PARENTS = quick ? 100 : 1_000;
 const CHILDREN_PER_PARENT = quick ? 100 : 1_000;
 const CHILDREN = PARENTS * CHILDREN_PER_PARENT;
@@ -322,6 +326,11 @@ function createThenDelete(tree: ZTree, applier: Applier): Row[] {
 }
 
 function main(): void {
+  if (pagingOnly) {
+    console.log(`znode paging: ${machineLine()}, seed ${SEED}${quick ? ', --quick' : ''}`);
+    printPaging();
+    return;
+  }
   console.log(
     'znode state machine: txns applied per second and heap per znode, one ZTree in-process',
   );
