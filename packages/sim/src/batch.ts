@@ -113,15 +113,6 @@ export interface KnownBug {
 
 export const KNOWN_BUGS: readonly KnownBug[] = [
   {
-    // An exists watch on an absent node fired for a later creation than the first one after
-    // the read (seeds 102 and 973416511 of CAIRN_SEED=20261122): runtime or checker, untriaged.
-    id: 'exist-watch-skips-first-create',
-    checker: 'watch',
-    message:
-      /^watch of op \d+ \(exist on [^)]*\) fired NodeCreated at zxid \d+; the first change after the read was at \d+$/,
-    pinnedSeed: 102,
-  },
-  {
     // A setData never answered after healing (seed 234, 3 voters, clock jumps): untriaged.
     id: 'setdata-never-answered',
     checker: 'liveness',

@@ -25,6 +25,8 @@ interface AppliedSlot {
  * It also keeps the canonical applied log (index -> command) for the history checkers.
  */
 export class RaftChecker {
+  /** Every snapshot restored into a node's state machine, in the order they happened. */
+  readonly restores: { readonly node: number; readonly index: number }[] = [];
   readonly violations: Violation[] = [];
   /** Term -> the node that led it. */
   readonly leaders = new Map<number, number>();
@@ -95,6 +97,7 @@ export class RaftChecker {
 
   onRestored(node: number, index: LogIndex, digest: number): void {
     const at = index as number;
+    this.restores.push({ node, index: at });
     const slot = this.slots.get(at);
     if (slot !== undefined && slot.digest !== digest)
       this.fail(

@@ -140,7 +140,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
   }
   for (const client of clients) client.stopped = true;
   violations.push(...sim.checker.violations);
-  const verdict = checkHistory(sim.checker.log, history);
+  const verdict = checkHistory(sim.checker.log, history, sim.checker.restores);
   violations.push(...verdict.violations);
   const linearizability =
     options.linearizability === undefined
