@@ -120,7 +120,8 @@ interface PendingWrite {
   readonly txn: Txn;
   readonly resolve: (result: TxnResult) => void;
   readonly reject: (error: Error) => void;
-  sentAt: number;
+  /** The session's tick count when it was last sent: ticks, not the clock, which may jump back. */
+  sentAtTick: number;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -148,7 +149,9 @@ export class Session {
   private readonly sinks = new Set<StreamSink & { end(error: Error | null): void }>();
   /** When the last report the leader confirmed was sent (the session is safe until then + timeout). */
   private lastHeard: number;
-  private lastResend = 0;
+  /** Ticks this session has seen, and the tick of the last resend (at most one a tick). */
+  private ticks = 0;
+  private lastResendTick = -1;
 
   /** @internal use `node.session()` */
   constructor(
@@ -654,20 +657,22 @@ export class Session {
 
   /** @internal Sends every unanswered request again, in order (each is applied once). */
   resend(): void {
-    const now = this.node.now();
-    if (now - this.lastResend < this.node.options.tickMs) return;
-    this.lastResend = now;
+    if (this.lastResendTick === this.ticks) return;
+    this.lastResendTick = this.ticks;
     for (const [seq, pending] of [...this.pending].sort((a, b) => a[0] - b[0])) {
-      pending.sentAt = now;
+      pending.sentAtTick = this.ticks;
       this.node.propose(pending.txn, seq, this.acked, this.epoch);
     }
   }
 
   /** @internal */
   onTick(now: number): void {
+    // Counted in ticks: a clock that jumps back must not hold an unanswered write for as long
+    // as the jump (sim seed 234 waited past the liveness bound).
+    this.ticks++;
     let oldest = Number.POSITIVE_INFINITY;
-    for (const pending of this.pending.values()) oldest = Math.min(oldest, pending.sentAt);
-    if (now - oldest > this.node.electionTimeoutMs() * 2) this.resend();
+    for (const pending of this.pending.values()) oldest = Math.min(oldest, pending.sentAtTick);
+    if (this.ticks - oldest > this.node.options.electionTicks * 2) this.resend();
     if (this.state_ === 'connected' && now > this.lastHeard + (this.timeoutMs * 2) / 3)
       this.setState('suspended');
   }
@@ -805,7 +810,7 @@ export class Session {
       else this.node.assertOpen();
       const seq = fixedSeq ?? ++this.seq;
       const result = new Promise<TxnResult>((resolve, reject) => {
-        this.pending.set(seq, { txn, resolve, reject, sentAt: this.node.now() });
+        this.pending.set(seq, { txn, resolve, reject, sentAtTick: this.ticks });
       });
       const started = this.node.now();
       this.node.propose(txn, seq, this.acked, this.epoch);

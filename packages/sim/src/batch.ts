@@ -111,17 +111,7 @@ export interface KnownBug {
   readonly pinnedSeed: number;
 }
 
-export const KNOWN_BUGS: readonly KnownBug[] = [
-  {
-    // A setData never answered after healing (seed 234, 3 voters, clock jumps): untriaged.
-    id: 'setdata-never-answered',
-    checker: 'liveness',
-    message:
-      /^(every client call answered not reached|op \d+ \(client \d+, setData \S+\) never returned)/,
-    seeds: [234],
-    pinnedSeed: 234,
-  },
-];
+export const KNOWN_BUGS: readonly KnownBug[] = [];
 
 /** Splits a run's violations into known open bugs (by id) and the rest. */
 export function classify(
