@@ -168,7 +168,7 @@ export class Connection {
     this.legacy = !request.readOnlyByteSent;
     // Single system image: a client that saw more than this member holds goes elsewhere. Checked
     // before the session is touched, as ZooKeeper does, so the connection that holds it keeps it.
-    if (request.lastZxidSeen > this.server.node.status().applied) {
+    if (request.lastZxidSeen > this.server.node.applied) {
       this.destroy();
       return;
     }
@@ -344,7 +344,7 @@ export class Connection {
 
   /** The reply header's zxid: the node's applied index, never lower than one sent before. */
   private zxid(): number {
-    this.lastZxid = Math.max(this.lastZxid, this.server.node.status().applied);
+    this.lastZxid = Math.max(this.lastZxid, this.server.node.applied);
     return this.lastZxid;
   }
 

@@ -7,7 +7,11 @@ import type { Snapshot } from '../types.js';
 export interface StorageFeatures {
   /** Survives a process crash: what `write` resolved is there after reopening. */
   readonly durable: boolean;
-  /** Snapshots are written as a stream to a file rather than held in memory. */
+  /**
+   * Snapshots are written to a file in chunks and switched in atomically (write, fsync, rename,
+   * fsync the folder), off the path of appends. The latest snapshot's bytes may still be kept
+   * in memory to answer `snapshot()`, which is synchronous.
+   */
   readonly snapshotsStreamed: boolean;
   /**
    * Entries live on disk with a bounded cache in memory, so `entries` may answer
