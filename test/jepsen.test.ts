@@ -22,6 +22,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type NodeProcess, ProcessCluster, pause, poll } from './support/node-cluster.js';
 import { connectNpm, type NpmClient, type NpmStat } from './support/npm-zk-client.js';
 import type { Versioned } from './support/protocol.js';
+import { random } from './support/random.js';
 import { checkRegisters, type RegisterOp } from './support/register-checker.js';
 
 const SEED = Number(process.env.CAIRN_SEED ?? 20261122) >>> 0;
@@ -41,18 +42,6 @@ const OPS_PER_CLIENT_MAX = 5_000;
 const CALL_TIMEOUT_MS = 3_000;
 const POLLS_MAX = 3_000;
 const POLL_MS = 10;
-
-/** mulberry32: one seed, one run of choices. */
-function random(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 class Recorder {
   readonly ops: RegisterOp[] = [];

@@ -35,6 +35,7 @@ import {
   type NpmStat,
   zookeeper,
 } from './support/npm-zk-client.js';
+import { random } from './support/random.js';
 import {
   fourLetterWord,
   StandaloneZooKeeper,
@@ -48,18 +49,6 @@ const OPERATIONS = 1_000;
 const CLOSE_POLLS = 500;
 const missing = zookeeperMissing();
 if (missing !== null) console.log(`zk-differential: skipped: ${missing}`);
-
-/** mulberry32: a small seeded generator, so one seed gives one operation sequence. */
-function random(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const MODES = ['PERSISTENT', 'PERSISTENT_SEQUENTIAL', 'EPHEMERAL', 'EPHEMERAL_SEQUENTIAL'] as const;
 const BASE_PATHS = [

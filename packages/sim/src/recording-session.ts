@@ -13,6 +13,7 @@ import {
   type WriteOp,
 } from '@cairn/node';
 import type { History, HistoryOp, OpKind, Outcome, ReadValue, WatchKind } from './history.js';
+import { describeOps, failure } from './outcome.js';
 
 const untext = new TextDecoder();
 const EMPTY = new Uint8Array(0);
@@ -342,30 +343,4 @@ export function recordSession(
     },
   });
   return proxy;
-}
-
-/** A thrown error as an outcome: its code, and a failed multi's per-op codes. */
-export function failure(error: unknown): Outcome {
-  const code = (error as { code?: unknown }).code;
-  const results = (error as { results?: unknown }).results;
-  const codes = Array.isArray(results)
-    ? results.map((r) => String((r as { code?: unknown }).code))
-    : undefined;
-  return {
-    status: 'error',
-    code: typeof code === 'string' ? code : `thrown:${String(error)}`,
-    ...(codes === undefined ? {} : { codes }),
-  };
-}
-
-function describeOps(ops: readonly WriteOp[]): string {
-  return ops
-    .map((op) =>
-      op.type === 'create'
-        ? `create ${op.path} ${op.mode}`
-        : op.type === 'delete' || op.type === 'check'
-          ? `${op.type} ${op.path} v${op.version}`
-          : `setData ${op.path} v${op.version}`,
-    )
-    .join('; ');
 }

@@ -1,7 +1,8 @@
 import type { CairnNode, CreateMode, Session, WatchEvent, WriteOp } from '@cairn/node';
 import type { OpResult, Stat } from '@cairn/znode';
 import type { SimCluster } from './cluster.js';
-import type { History, HistoryOp, OpKind, Outcome, ReadValue, WatchKind } from './history.js';
+import type { History, HistoryOp, OpKind, ReadValue, WatchKind } from './history.js';
+import { describeOps, failure } from './outcome.js';
 import type { Rng } from './rng.js';
 
 /** The key space: small, so that ops collide (BadVersion, NodeExists, NotEmpty happen). */
@@ -337,29 +338,4 @@ export class Client {
       );
     }
   }
-}
-
-function failure(error: unknown): Outcome {
-  const code = (error as { code?: unknown }).code;
-  const results = (error as { results?: unknown }).results;
-  const codes = Array.isArray(results)
-    ? results.map((r) => String((r as { code?: unknown }).code))
-    : undefined;
-  return {
-    status: 'error',
-    code: typeof code === 'string' ? code : `thrown:${String(error)}`,
-    ...(codes === undefined ? {} : { codes }),
-  };
-}
-
-function describeOps(ops: readonly WriteOp[]): string {
-  return ops
-    .map((op) =>
-      op.type === 'create'
-        ? `create ${op.path} ${op.mode}`
-        : op.type === 'delete' || op.type === 'check'
-          ? `${op.type} ${op.path} v${op.version}`
-          : `setData ${op.path} v${op.version}`,
-    )
-    .join('; ');
 }
