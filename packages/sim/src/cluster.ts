@@ -2,6 +2,13 @@ import { type CairnNode, createNode, type NodeEvent, seededNodeRandom } from '@c
 import { MemoryNetwork, VirtualTime } from '@cairn/node/testing';
 import { type ConfState, type Message, type NodeId, seededRandom } from '@cairn/raft';
 import { tapNode } from './apply-tap.js';
+import {
+  type ArmedCrashPoint,
+  type CrashPoint,
+  type CrashTap,
+  crashPointCounter,
+  SimCrash,
+} from './crash-points.js';
 import { type Corruption, SimDisk } from './disk.js';
 import { NodeEnv, SimGate } from './env.js';
 import type { Plant } from './plant.js';
@@ -106,7 +113,13 @@ export class SimCluster {
   partitioned = false;
   /** Set by whoever drives the faults: some fault is active (for coverage). */
   faulty = false;
+  /** Crash points fired, by `crashPoint:<name>` (coverage). */
+  readonly crashPointCounts: Record<string, number> = {};
   private readonly confIndexes = new Set<number>();
+  private readonly armed = new Map<number, ArmedCrashPoint>();
+  private readonly starting = new Map<number, Promise<CairnNode | null>>();
+  /** Set while buffered apply events are replayed to the tap (no crash point fires then). */
+  private observing = false;
   private roundTimer: unknown = null;
 
   constructor(readonly options: SimClusterOptions) {
@@ -140,6 +153,7 @@ export class SimCluster {
     });
     inner.onUnreachable((peer) => gate.reportUnreachable(peer));
     void inner.start();
+    gate.crashTap = this.crashTap(id);
     const diskOptions = {
       identity: { clusterId: CLUSTER_ID, nodeId: id },
       rng: this.rng.fork(`disk-${id}`),
@@ -232,12 +246,60 @@ export class SimCluster {
     }, roundMs);
   }
 
+  /**
+   * Arms crash point `armed.point` on member `id` (RELIABILITY F5, `crash-points.ts`): the first
+   * time the member reaches that point before `armed.untilMs`, it crashes there and restarts
+   * `armed.restartAfterMs` later.
+   */
+  armCrashPoint(id: number, armed: ArmedCrashPoint): void {
+    this.trace.add(`arm ${armed.point} on ${id} until @${armed.untilMs}`);
+    this.armed.set(id, armed);
+  }
+
+  /** Disarms every crash point (the fault phase is over). */
+  disarmCrashPoints(): void {
+    this.armed.clear();
+  }
+
+  /** The tap the disk, the gate and the apply listener of member `id` ask at each point. */
+  private crashTap(id: number): CrashTap {
+    return (point: CrashPoint, partial?: () => void): boolean => {
+      const armed = this.armed.get(id);
+      const member = this.members.get(id);
+      if (armed === undefined || armed.point !== point || member === undefined) return false;
+      if (member.node === null || member.env.isPaused || this.observing) return false;
+      if (this.time.now() > armed.untilMs) {
+        this.armed.delete(id);
+        return false;
+      }
+      this.armed.delete(id);
+      partial?.();
+      const counter = crashPointCounter(point);
+      this.crashPointCounts[counter] = (this.crashPointCounts[counter] ?? 0) + 1;
+      this.trace.add(`crash point ${point} on ${id}`);
+      // Synchronous up to the node's close: gate, timers and disk die right here.
+      void this.crash(id);
+      this.time.setTimeout(() => void this.startMember(id), armed.restartAfterMs);
+      return true;
+    };
+  }
+
   /** Starts (or restarts) a member on its disk; a damaged or foreign disk makes it `refused`. */
-  async startMember(id: number): Promise<CairnNode | null> {
+  startMember(id: number): Promise<CairnNode | null> {
+    // One start at a time: a crash point's restart may meet the fault schedule's.
+    const pending = this.starting.get(id);
+    if (pending !== undefined) return pending;
+    const starting = this.startOnce(id).finally(() => this.starting.delete(id));
+    this.starting.set(id, starting);
+    return starting;
+  }
+
+  private async startOnce(id: number): Promise<CairnNode | null> {
     const member = this.member(id);
     if (member.node !== null) return member.node;
     member.incarnation++;
     member.disk.open({ clusterId: CLUSTER_ID, nodeId: id }, member.env);
+    member.disk.crashTap = this.crashTap(id);
     const incarnation = member.incarnation;
     try {
       const node = await createNode({
@@ -310,6 +372,16 @@ export class SimCluster {
     const node = member.node;
     if (node === null) return;
     const id = member.id;
+    const crashTap = this.crashTap(id);
+    this.observing = true;
+    try {
+      this.tapMachine(node, id, crashTap);
+    } finally {
+      this.observing = false;
+    }
+  }
+
+  private tapMachine(node: CairnNode, id: number, crashTap: CrashTap): void {
     tapNode(node, {
       applied: (entry, command, digest) => {
         if (entry.type === 'confChange' && !this.confIndexes.has(entry.index)) {
@@ -319,6 +391,8 @@ export class SimCluster {
           this.trace.add(`conf change applied at ${entry.index} by ${id}`);
         }
         this.checker.onApplied(id, entry, command, digest);
+        // Crash point: the process dies between two applied entries of one Ready.
+        if (crashTap('midApply')) throw new SimCrash(id, 'midApply');
       },
       restored: (index, digest) => {
         this.coverage.snapshotRestores++;

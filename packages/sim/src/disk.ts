@@ -16,6 +16,7 @@ import {
   type StorageWrite,
   type Term,
 } from '@cairn/raft';
+import type { CrashTap } from './crash-points.js';
 import { crc32 } from './crc32.js';
 import type { Rng } from './rng.js';
 
@@ -63,7 +64,8 @@ interface DiskRecord {
 }
 
 interface InFlightWrite {
-  readonly record: Uint8Array;
+  /** The bytes a crash may find on disk if the write was in flight. */
+  readonly records: readonly Uint8Array[];
   readonly sync: boolean;
   fail: (error: Error) => void;
 }
@@ -73,6 +75,7 @@ const TAG_HARD_STATE = 2;
 const TAG_SNAPSHOT = 3;
 const TAG_ENTRY = 4;
 const TAG_COMPACT = 5;
+const TAG_TRUNCATE = 6;
 
 /**
  * A simulated disk behind the `DurableLog` port (RELIABILITY F8-F10). Every write becomes a
@@ -87,6 +90,11 @@ const TAG_COMPACT = 5;
  *   never mistakes a damaged record for the end of the log.
  * - `open(identity)`: another node's disk is refused with `StorageMismatch`. An empty disk
  *   cannot be told from a new node's: that needs the cluster (see docs/sim.md, amnesia).
+ * - A compaction is two records, as on a real disk (snapshot file, then log truncation): the
+ *   snapshot record, then a truncation record.
+ * - `crashTap` (crash points, `crash-points.ts`): asked as a write completes (after persisting,
+ *   after persisting a new vote), while a snapshot record is written (torn), between a
+ *   compaction's snapshot and its truncation, and while the truncation record is written (torn).
  */
 export class SimDisk implements DurableLog {
   readonly features: StorageFeatures = {
@@ -102,6 +110,10 @@ export class SimDisk implements DurableLog {
   private inFlight: InFlightWrite[] = [];
   private incarnation = 0;
   private timers: DiskTimers | null = null;
+  /** A record being written when the crash comes: a torn prefix of it is left on the disk. */
+  private tearing: Uint8Array | null = null;
+  /** Crash points: set by the cluster for the member using this disk. */
+  crashTap: CrashTap | null = null;
   private readonly rng: Rng;
   private readonly latency: readonly [number, number];
   private readonly plant: NonNullable<SimDiskOptions['plant']>;
@@ -169,19 +181,38 @@ export class SimDisk implements DurableLog {
     this.inFlight = [];
     const died = new SimStorageError('StorageFailed', 'the process crashed during the write');
     for (const write of inFlight) write.fail(died);
+    const tearing = this.tearing;
+    this.tearing = null;
     // An in-flight write may have reached the disk although nobody heard back.
-    const reached = inFlight.length > 0 && this.rng.chance(0.3);
+    const reached = inFlight.length > 0 && tearing === null && this.rng.chance(0.3);
     if (reached) {
-      for (const write of inFlight) this.append(write.record, write.sync);
+      for (const write of inFlight)
+        for (const record of write.records) this.append(record, write.sync);
       return;
     }
+    if (tearing !== null) {
+      // Crashed while writing `tearing`: what came before it may be lost too, and part of it
+      // is left last on the disk, unsynced, with a checksum that cannot match.
+      this.loseUnsynced();
+      this.records.push({
+        bytes: tearing.slice(0, this.rng.int(tearing.length)),
+        crc: crc32(tearing),
+      });
+      this.stats.tornRecords++;
+      return;
+    }
+    this.loseUnsynced(true);
+  }
+
+  /** Drops a random suffix of the unsynced records, maybe leaving the first lost one torn. */
+  private loseUnsynced(mayTear = false): void {
     const unsynced = this.records.length - this.synced;
     if (unsynced === 0) return;
     const kept = this.rng.int(unsynced + 1);
     const lost = this.records.splice(this.synced + kept);
     this.stats.lostRecords += lost.length;
     const torn = lost[0];
-    if (torn !== undefined && torn.bytes.length > 1 && this.rng.chance(0.5)) {
+    if (mayTear && torn !== undefined && torn.bytes.length > 1 && this.rng.chance(0.5)) {
       // A torn tail: part of the next record made it, with a checksum that cannot match.
       this.records.push({
         bytes: torn.bytes.slice(0, this.rng.int(torn.bytes.length)),
@@ -239,16 +270,33 @@ export class SimDisk implements DurableLog {
 
   write(update: StorageWrite & { readonly sync: boolean }): Promise<void> {
     const record = encodeWrite(update);
-    return this.complete({ record, sync: update.sync, fail: () => {} }, () =>
-      this.view.write(update),
-    );
+    // Planted (ackUnsynced): the write is acknowledged below but stays volatile.
+    const sync = update.sync && this.plant.ackUnsynced !== true;
+    return this.complete({ records: [record], sync: update.sync, fail: () => {} }, () => {
+      if (update.snapshot !== undefined && this.crashAt('midSnapshotWrite', record)) return true;
+      const newVote = this.isNewVote(update.hardState);
+      this.append(record, sync);
+      this.view.write(update);
+      if (newVote && this.crashAt('afterPersistVote')) return true;
+      return this.crashAt('afterPersist');
+    });
   }
 
   compact(snapshot: Snapshot, compactTo: LogIndex): Promise<void> {
-    const record = encodeCompact(snapshot, compactTo);
-    return this.complete({ record, sync: true, fail: () => {} }, () =>
-      this.view.compact(snapshot, compactTo),
-    );
+    // Two records: the snapshot (no truncation yet), then the truncation.
+    const saved = encodeCompact(snapshot, 0 as LogIndex);
+    const truncate = encodeTruncate(compactTo);
+    const sync = this.plant.ackUnsynced !== true;
+    return this.complete({ records: [saved, truncate], sync: true, fail: () => {} }, () => {
+      if (this.crashAt('midSnapshotWrite', saved)) return true;
+      this.append(saved, sync);
+      this.view.compact(snapshot, 0 as LogIndex);
+      if (this.crashAt('afterSnapshotBeforeTruncate')) return true;
+      if (this.crashAt('midCompaction', truncate)) return true;
+      this.append(truncate, sync);
+      this.view.compact(snapshot, compactTo);
+      return false;
+    });
   }
 
   onAvailable(_listener: () => void): void {}
@@ -261,8 +309,32 @@ export class SimDisk implements DurableLog {
     if (this.failure !== null) throw this.failure;
   }
 
-  /** Writes complete in order after their latency, through the node's timers (so a pause stalls them). */
-  private complete(write: InFlightWrite, applyToView: () => void): Promise<void> {
+  /** Asks the crash tap; `tearing` is the record being written (left torn if the node dies). */
+  private crashAt(point: Parameters<CrashTap>[0], tearing?: Uint8Array): boolean {
+    if (this.crashTap === null) return false;
+    return this.crashTap(
+      point,
+      tearing === undefined
+        ? undefined
+        : () => {
+            this.tearing = tearing;
+          },
+    );
+  }
+
+  /** Whether persisting `hardState` records a vote the disk did not hold. */
+  private isNewVote(hardState: StorageWrite['hardState']): boolean {
+    if (hardState === undefined || hardState.vote === null) return false;
+    const before = this.view.initialState().hardState;
+    return hardState.term !== before.term || hardState.vote !== before.vote;
+  }
+
+  /**
+   * Writes complete in order after their latency, through the node's timers (so a pause stalls
+   * them). `finish` appends the records and updates the view; it returns true when a crash
+   * point killed the node on the way (the write then fails, as the process is gone).
+   */
+  private complete(write: InFlightWrite, finish: () => boolean): Promise<void> {
     if (this.failure !== null) return Promise.reject(this.failure);
     const incarnation = this.incarnation;
     this.inFlight.push(write);
@@ -274,15 +346,15 @@ export class SimDisk implements DurableLog {
       const done = (): void => {
         if (incarnation !== this.incarnation) return;
         this.inFlight.splice(this.inFlight.indexOf(write), 1);
-        // Planted (ackUnsynced): the write is acknowledged below but stays volatile.
-        this.append(write.record, write.sync && this.plant.ackUnsynced !== true);
+        let crashed: boolean;
         try {
-          applyToView();
+          crashed = finish();
         } catch (error) {
           reject(error);
           return;
         }
-        resolve();
+        if (crashed) reject(new SimStorageError('StorageFailed', 'the process crashed'));
+        else resolve();
       };
       if (this.timers === null) done();
       else this.timers.setTimeout(done, delay);
@@ -398,6 +470,12 @@ function encodeCompact(snapshot: Snapshot, compactTo: LogIndex): Uint8Array {
   ]);
 }
 
+function encodeTruncate(compactTo: LogIndex): Uint8Array {
+  const to = new Uint8Array(8);
+  new DataView(to.buffer).setFloat64(0, compactTo);
+  return frame([[TAG_TRUNCATE, to]]);
+}
+
 function decodeSnapshot(bytes: Uint8Array): Snapshot {
   const [meta, data] = [...unframe(bytes)];
   if (meta === undefined || data === undefined) throw new Error('snapshot record incomplete');
@@ -412,6 +490,12 @@ function applyRecord(view: MemoryStorage, bytes: Uint8Array, forgetVote: boolean
     if (snapshot === undefined || to === undefined) throw new Error('compaction record incomplete');
     const compactTo = new DataView(to[1].buffer, to[1].byteOffset, 8).getFloat64(0) as LogIndex;
     view.compact(decodeSnapshot(snapshot[1]), compactTo);
+    return;
+  }
+  if (parts[0]?.[0] === TAG_TRUNCATE) {
+    const to = parts[0][1];
+    const compactTo = new DataView(to.buffer, to.byteOffset, 8).getFloat64(0) as LogIndex;
+    view.compact(view.snapshot(), compactTo);
     return;
   }
   let snapshot: Snapshot | undefined;

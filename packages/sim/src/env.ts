@@ -1,6 +1,7 @@
 import type { Clock, TimerHandle, Timers } from '@cairn/node';
 import type { VirtualTime } from '@cairn/node/testing';
 import type { Message, NodeId, Transport } from '@cairn/raft';
+import type { CrashTap } from './crash-points.js';
 
 interface Handle {
   cancelled: boolean;
@@ -92,13 +93,21 @@ export class SimGate implements Transport {
   private paused = false;
   private inbox: Message[] = [];
   private outbox: Message[] = [];
+  /** Crash point `afterSend`: asked before a batch goes out; set by the cluster. */
+  crashTap: CrashTap | null = null;
 
   constructor(private readonly inner: GateTarget) {}
 
   send(messages: readonly Message[]): void {
     if (!this.open) return;
-    if (this.paused) this.outbox.push(...messages);
-    else this.inner.send(messages);
+    if (this.paused) {
+      this.outbox.push(...messages);
+      return;
+    }
+    // Crash point: the first message leaves, then the process dies; the rest never do.
+    const first = messages.slice(0, 1);
+    if (first.length > 0 && this.crashTap?.('afterSend', () => this.inner.send(first))) return;
+    this.inner.send(messages);
   }
 
   onMessage(handler: (message: Message) => void): void {

@@ -1,6 +1,7 @@
 import { reportedCversion } from '@cairn/znode';
 import { installApplyTap } from './apply-tap.js';
 import { SimCluster } from './cluster.js';
+import { type CrashPointOptions, drawCrashPoint } from './crash-points.js';
 import { History } from './history.js';
 import { checkHistory, describeRead } from './history-checker.js';
 import { checkLinearizability } from './lin-checker.js';
@@ -37,6 +38,11 @@ export interface SimulationOptions {
   readonly safetyMs?: number;
   readonly faults?: Partial<FaultSwitches>;
   readonly snapshotEntries?: number;
+  /**
+   * Crash points inside one Ready (`crash-points.ts`): with crashes on, this share of the crash
+   * actions arms a point drawn from `points` instead of crashing at once. Default: half, all.
+   */
+  readonly crashPoints?: CrashPointOptions;
   /** Deliberate faults to prove the checkers bite (tests only; see `Plant`). */
   readonly plant?: Plant;
   /** Keep a readable timeline of the run in the report (for replaying one seed). */
@@ -130,8 +136,17 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     }
     const active = new Set(enabled);
     if (options.learner && options.membership) active.add('membership');
-    await safetyPhase(sim, faultRng, active, options.safetyMs ?? 4000, notes, faultCounts);
-    await livenessPhase(sim, clients, violations, notes);
+    await safetyPhase(sim, faultRng, active, options.safetyMs ?? 4000, notes, faultCounts, {
+      rng: rng.fork('crash-points'),
+      ...options.crashPoints,
+    });
+    await livenessPhase(
+      sim,
+      clients,
+      violations,
+      notes,
+      active.has('membership') ? learnerId : null,
+    );
   } catch (error) {
     violations.push({
       checker: 'harness',
@@ -224,6 +239,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     runs: 1,
     ...faultCounts,
     ...sim.coverage,
+    ...sim.crashPointCounts,
     crashes: sim.stats.crashes,
     restarts: sim.stats.restarts,
     pauses: sim.stats.pauses,
@@ -259,6 +275,7 @@ async function safetyPhase(
   durationMs: number,
   notes: string[],
   counts: Record<string, number>,
+  crashPoints: CrashPointOptions & { readonly rng: Rng },
 ): Promise<void> {
   const ids = [...sim.members.keys()];
   const voters = sim.founders;
@@ -355,8 +372,16 @@ async function safetyPhase(
     } else if (action === 3 && enabled.has('crashes') && downOk) {
       const id = rng.pick(voters.filter((v) => !down.has(v)));
       down.add(id);
-      await sim.crash(id);
-      restarts.set(id, now + rng.between(0, sim.electionTimeoutMs * 5));
+      const downMs = rng.between(0, sim.electionTimeoutMs * 5);
+      const armed = drawCrashPoint(crashPoints.rng, now, sim.electionTimeoutMs, crashPoints);
+      if (armed === null) {
+        await sim.crash(id);
+        restarts.set(id, now + downMs);
+      } else {
+        // Down (for the schedule) until the point had its chance and the member its restart.
+        sim.armCrashPoint(id, armed);
+        restarts.set(id, armed.untilMs + armed.restartAfterMs);
+      }
     } else if (action === 4 && enabled.has('pauses') && downOk) {
       const id = rng.pick(voters.filter((v) => !down.has(v)));
       down.add(id);
@@ -383,6 +408,7 @@ async function safetyPhase(
     }
   }
   sim.faulty = false;
+  sim.disarmCrashPoints();
 }
 
 /**
@@ -434,6 +460,7 @@ async function livenessPhase(
   clients: readonly Client[],
   violations: Violation[],
   notes: string[],
+  changing: number | null,
 ): Promise<void> {
   sim.network.heal();
   sim.partitioned = false;
@@ -444,6 +471,7 @@ async function livenessPhase(
   }
   const healedAt = sim.time.now();
   const bound = sim.electionTimeoutMs * 20;
+  let rejoining: Promise<void> | null = null;
   try {
     await sim.waitFor(() => sim.leader() !== null, bound, 'a leader after healing');
   } catch (error) {
@@ -451,6 +479,39 @@ async function livenessPhase(
     return;
   }
   notes.push(`leader ${sim.time.now() - healedAt} ms after healing`);
+  // Membership changes may have left the extra member removed (and wiped): a machine outside
+  // the configuration never gets the log, so it cannot answer its calls or match the replicas.
+  // The cycle ends as it began, with the member added back as a learner, like an operator
+  // finishing a replacement; that it rejoins is required, within the same bound.
+  if (changing !== null) {
+    try {
+      await sim.waitFor(
+        () => {
+          const status = sim.leader()?.status();
+          if (status === undefined) return false;
+          if (status.learners.includes(changing) || status.voters.includes(changing)) return true;
+          if (rejoining === null) {
+            const leader = sim.leader();
+            rejoining =
+              leader === null
+                ? null
+                : leader
+                    .addMember(changing, null, { learner: true, timeoutMs: sim.electionTimeoutMs * 5 })
+                    .catch(() => {})
+                    .finally(() => {
+                      rejoining = null;
+                    });
+          }
+          return false;
+        },
+        bound,
+        `member ${changing} added back after healing`,
+      );
+    } catch (error) {
+      violations.push({ checker: 'liveness', message: (error as Error).message });
+      return;
+    }
+  }
   // Let the clients run in a healthy cluster for a while, then stop them.
   await sim.run(sim.electionTimeoutMs * 5);
   for (const client of clients) client.stopped = true;
