@@ -363,7 +363,12 @@ export class CairnNode {
     );
   }
 
-  /** Removes a member (voter or learner). */
+  /**
+   * Removes a member (voter or learner). The conf change that removes it also forgets its data
+   * incarnation (StateMachine): once it commits, a replaced machine may be added under the id.
+   * The address record goes in a later entry; a call that times out before that left the
+   * removal done, and calling it again (or addMember with an address) finishes the rest.
+   */
   async removeMember(id: number, options: { timeoutMs?: number } = {}): Promise<void> {
     const member = id as NodeId;
     await this.changeMembership(
@@ -701,10 +706,8 @@ export class CairnNode {
     for (const [id, address] of this.machine.members) this.setPeer(id, address);
     // Sessions of this node that the snapshot says are gone; answers to requests it covers.
     for (const session of [...this.sessions.values()]) session.afterRestore();
+    // This node's own record is not judged here (see applyEntry): the leader's refusal is.
     for (const peer of [...this.peerIncarnations.keys()]) this.checkIncarnation(peer);
-    const own = this.machine.incarnations.get(this.id);
-    if (own !== undefined && own !== this.incarnation)
-      this.stop(amnesia(this.id, own, this.incarnation, null));
     // The changes the snapshot covers fired no events here: streams end, one-shots re-check.
     for (const session of [...this.sessions.values()]) session.afterSnapshot(appliedBefore, index);
     if (this.role === 'leader') this.resetDeadlines();
@@ -718,16 +721,21 @@ export class CairnNode {
       else this.setPeer(applied.nodeId, applied.address);
       return;
     }
+    if (applied.kind === 'confChange') {
+      // Removed members' incarnations are forgotten with the removal (StateMachine): whatever
+      // runs under such an id next starts afresh.
+      for (const id of applied.removed) this.forgetPeer(id);
+      return;
+    }
     if (applied.kind === 'incarnation') {
       this.recording.delete(applied.nodeId);
-      if (applied.nodeId === this.id) {
-        if (applied.incarnation !== null && applied.incarnation !== this.incarnation)
-          this.stop(amnesia(this.id, applied.incarnation, this.incarnation, null));
-      } else if (applied.incarnation === null) {
-        // Forgotten (the member was removed): whatever runs under this id next starts afresh.
-        this.peerIncarnations.delete(applied.nodeId);
-        this.refused.delete(applied.nodeId);
-      } else this.checkIncarnation(applied.nodeId);
+      // A record of this node's own id is not judged here: a member added again after a removal
+      // replays the log (or a snapshot) from before the removal, with the record of the machine
+      // it replaces, and only later entries forget it. The leader judges against the current
+      // record (checkIncarnation) and refuses a member that differs; that refusal stops it.
+      if (applied.nodeId === this.id) return;
+      if (applied.incarnation === null) this.forgetPeer(applied.nodeId);
+      else this.checkIncarnation(applied.nodeId);
       return;
     }
     if (applied.kind === 'claim') {
@@ -913,7 +921,11 @@ export class CairnNode {
       this.refused.delete(peer);
       const now = this.options.clock.now();
       const since = this.recording.get(peer);
-      if (this.role !== 'leader' || (since !== undefined && now - since < this.electionTimeoutMs()))
+      if (
+        this.role !== 'leader' ||
+        this.machine.departed.has(peer) ||
+        (since !== undefined && now - since < this.electionTimeoutMs())
+      )
         return;
       this.recording.set(peer, now);
       this.outbox.push({
@@ -1122,8 +1134,14 @@ export class CairnNode {
       this.scheduleFlush();
       await this.until(done, this.electionTimeoutMs() * 2);
     }
+    this.forgetPeer(id);
+  }
+
+  /** Forgotten (the member was removed): whatever runs under this id next starts afresh. */
+  private forgetPeer(id: NodeId): void {
     this.peerIncarnations.delete(id);
     this.refused.delete(id);
+    this.recording.delete(id);
   }
 
   private async changeMembership(

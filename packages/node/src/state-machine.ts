@@ -1,4 +1,4 @@
-import type { Entry, LogIndex, NodeId } from '@cairn/raft';
+import { decodeConfChange, type Entry, type LogIndex, type NodeId } from '@cairn/raft';
 import {
   type ChangeEvent,
   readSnapshot,
@@ -51,6 +51,12 @@ export type AppliedCommand =
       readonly nodeId: NodeId;
       readonly incarnation: string | null;
     }
+  | {
+      /** A committed membership change: `removed` are the members it removes (records forgotten). */
+      readonly kind: 'confChange';
+      readonly index: LogIndex;
+      readonly removed: readonly NodeId[];
+    }
   | { readonly kind: 'noop'; readonly index: LogIndex };
 
 interface RequestTable {
@@ -93,6 +99,13 @@ export class StateMachine {
   readonly members = new Map<NodeId, string>();
   /** The data-folder incarnation each member was first heard with (amnesia detection). */
   readonly incarnations = new Map<NodeId, string>();
+  /**
+   * Members removed by a committed conf change and not added back since: their incarnation was
+   * forgotten with the removal, and a record for one (a late hello of the removed machine, a
+   * record the leader proposed before it applied the removal) is ignored, so whatever is added
+   * under that id later starts a new record.
+   */
+  readonly departed = new Set<NodeId>();
 
   constructor(private readonly treeOptions: TreeOptions = {}) {
     this.tree = new ZTree(treeOptions);
@@ -103,8 +116,8 @@ export class StateMachine {
     if (entry.index <= this.applied)
       throw new Error(`state machine: entry ${entry.index} after applied ${this.applied}`);
     this.applied = entry.index;
-    if (entry.type !== 'normal' || entry.data.length === 0)
-      return { kind: 'noop', index: entry.index };
+    if (entry.type === 'confChange') return this.applyConfChange(entry);
+    if (entry.data.length === 0) return { kind: 'noop', index: entry.index };
     let decoded: { command: Command; time: number };
     try {
       decoded = decodeCommand(entry.data);
@@ -127,7 +140,7 @@ export class StateMachine {
     }
     if (command.kind === 'incarnation') {
       if (command.incarnation === null) this.incarnations.delete(command.nodeId);
-      else if (!this.incarnations.has(command.nodeId))
+      else if (!this.incarnations.has(command.nodeId) && !this.departed.has(command.nodeId))
         this.incarnations.set(command.nodeId, command.incarnation);
       return {
         kind: 'incarnation',
@@ -139,6 +152,33 @@ export class StateMachine {
     if (command.kind === 'claim')
       return this.applyClaim(entry.index, command.sessionId, command.password, command.nonce);
     return this.applyTxn(entry.index, command.txn, command.seq, command.acked, command.epoch);
+  }
+
+  /**
+   * The core applies the membership itself (after this, in `advance`); here a removal forgets
+   * the member's incarnation in the same step, so a removal that commits is complete: no later
+   * entry has to commit for a replaced machine to rejoin under the id. Every replica decides
+   * from the entry alone (no validation against the configuration: the leader validated the
+   * change when it proposed it), so all agree. An entry that does not decode changes nothing
+   * here, as in the core.
+   */
+  private applyConfChange(entry: Entry): AppliedCommand {
+    if (entry.data.length === 0) return { kind: 'noop', index: entry.index };
+    let changes: readonly { type: string; nodeId: NodeId }[];
+    try {
+      changes = decodeConfChange(entry.data).changes;
+    } catch {
+      return { kind: 'noop', index: entry.index };
+    }
+    const removed: NodeId[] = [];
+    for (const change of changes) {
+      if (change.type === 'removeNode') {
+        this.incarnations.delete(change.nodeId);
+        this.departed.add(change.nodeId);
+        removed.push(change.nodeId);
+      } else this.departed.delete(change.nodeId);
+    }
+    return { kind: 'confChange', index: entry.index, removed };
   }
 
   private applyClaim(
@@ -274,6 +314,7 @@ export class StateMachine {
       closed: this.closed,
       members: [...this.members],
       incarnations: [...this.incarnations],
+      departed: [...this.departed],
       tree: [...writeSnapshot(this.tree)],
     });
   }
@@ -287,6 +328,7 @@ export class StateMachine {
       closed: SessionId[];
       members: [NodeId, string][];
       incarnations?: [NodeId, string][];
+      departed?: NodeId[];
       tree: Uint8Array[];
     };
     if (value.format !== SNAPSHOT_FORMAT)
@@ -313,6 +355,8 @@ export class StateMachine {
     this.incarnations.clear();
     for (const [id, incarnation] of value.incarnations ?? [])
       this.incarnations.set(id, incarnation);
+    this.departed.clear();
+    for (const id of value.departed ?? []) this.departed.add(id);
   }
 }
 

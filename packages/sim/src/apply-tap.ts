@@ -5,7 +5,7 @@ import type { SessionId, Txn, TxnResult } from '@cairn/znode';
 
 /** What the runtime's state machine reported for one applied entry (its `AppliedCommand`). */
 export interface TappedApply {
-  readonly kind: 'txn' | 'member' | 'claim' | 'noop';
+  readonly kind: 'txn' | 'member' | 'incarnation' | 'claim' | 'confChange' | 'noop';
   readonly index: LogIndex;
   readonly txn?: Txn;
   readonly seq?: number | null;
