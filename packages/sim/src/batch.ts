@@ -24,9 +24,32 @@ export const SHAPES: readonly RunShape[] = [
   },
 ];
 
-/** The shape seed `seed` runs with: a function of the seed alone, so a seed replays by itself. */
+/**
+ * Membership changes under faults: the extra member is promoted, removed, wiped and added again
+ * while the other faults go on (`SimulationOptions.membership`).
+ */
+export const MEMBERSHIP_SHAPE: RunShape = {
+  name: '3 voters, membership changes',
+  options: { voters: 3, learner: true, membership: true, safetyMs: 2000 },
+};
+
+/** Every shape a seed may run with. */
+export const ALL_SHAPES: readonly RunShape[] = [...SHAPES, MEMBERSHIP_SHAPE];
+
+/**
+ * The shape seed `seed` runs with: a function of the seed alone, so a seed replays by itself.
+ * One seed in five runs membership changes, taken from every other shape alike (the batch's
+ * cost stays the same); the others keep the shape they had before it was added.
+ */
 export function shapeOf(seed: number): RunShape {
+  if (mix(seed, 'membership-changes') % 5 === 0) return MEMBERSHIP_SHAPE;
   return SHAPES[mix(seed, 'shape') % SHAPES.length] as RunShape;
+}
+
+/** The shape whose name contains `text` (for `pnpm sim --shape`); undefined if none or several. */
+export function shapeNamed(text: string): RunShape | undefined {
+  const found = ALL_SHAPES.filter((shape) => shape.name.includes(text));
+  return found.length === 1 ? found[0] : undefined;
 }
 
 export interface SeedReport extends SimulationReport {
@@ -37,8 +60,8 @@ export interface SeedReport extends SimulationReport {
 export async function simulateSeed(
   seed: number,
   extra: Partial<Omit<SimulationOptions, 'seed'>> = {},
+  shape: RunShape = shapeOf(seed),
 ): Promise<SeedReport> {
-  const shape = shapeOf(seed);
   const report = await simulate({ ...shape.options, ...extra, seed });
   return { ...report, shape: shape.name };
 }
@@ -77,6 +100,7 @@ export const KEY_COVERAGE: readonly string[] = [
   'snapshotsSent',
   'snapshotRestores',
   'confChanges',
+  'confChangesUnderFaults',
   'crashes',
   'restarts',
   'pauses',

@@ -7,15 +7,20 @@
  *   pnpm sim --seed S [--trace]      replays seed S: shape, verdict, coverage, and with --trace
  *                                     the run's timeline (faults, roles, calls, watch fires)
  *   --safety-ms MS                   virtual milliseconds of faults (default: the shape's)
+ *   --shape TEXT                     run in the shape whose name contains TEXT instead of the
+ *                                     seed's own (e.g. --shape membership)
  *   --plant NAME[=VALUE]             switch on a planted bug (ackUnsynced, forgetVote,
  *                                     forgeAppendAcks, lateWatchMs=40) to see it caught
  */
 import process from 'node:process';
 import {
+  ALL_SHAPES,
   addCoverage,
   formatCoverage,
   missingCoverage,
+  type RunShape,
   type SeedReport,
+  shapeNamed,
   simulateSeed,
 } from './batch.js';
 import { PLANT_NAMES, type Plant } from './plant.js';
@@ -28,10 +33,11 @@ interface Args {
   trace: boolean;
   safetyMs: number | null;
   plant: Plant;
+  shape: RunShape | null;
 }
 
 const USAGE =
-  'usage: pnpm sim --seeds N [--start S] | --seed S [--trace]  [--safety-ms MS] [--plant NAME[=VALUE]]';
+  'usage: pnpm sim --seeds N [--start S] | --seed S [--trace]  [--safety-ms MS] [--shape TEXT] [--plant NAME[=VALUE]]';
 
 class UsageError extends Error {}
 
@@ -43,7 +49,15 @@ function integer(flag: string, text: string | undefined, min: number): number {
 }
 
 function parse(argv: readonly string[]): Args {
-  const args: Args = { seeds: null, start: 1, seed: null, trace: false, safetyMs: null, plant: {} };
+  const args: Args = {
+    seeds: null,
+    start: 1,
+    seed: null,
+    trace: false,
+    safetyMs: null,
+    plant: {},
+    shape: null,
+  };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i] as string;
     const next = (): string | undefined => argv[++i];
@@ -53,7 +67,15 @@ function parse(argv: readonly string[]): Args {
     else if (flag === '--seed') args.seed = integer(flag, next(), 0);
     else if (flag === '--trace') args.trace = true;
     else if (flag === '--safety-ms') args.safetyMs = integer(flag, next(), 0);
-    else if (flag === '--plant') {
+    else if (flag === '--shape') {
+      const text = next() ?? '';
+      const shape = shapeNamed(text);
+      if (shape === undefined)
+        throw new UsageError(
+          `--shape needs text naming one shape of: ${ALL_SHAPES.map((s) => s.name).join('; ')}; got ${text}`,
+        );
+      args.shape = shape;
+    } else if (flag === '--plant') {
       const [name, value] = (next() ?? '').split('=');
       if (!PLANT_NAMES.includes(name as (typeof PLANT_NAMES)[number]))
         throw new UsageError(`--plant takes one of ${PLANT_NAMES.join(', ')}, got ${name}`);
@@ -83,7 +105,11 @@ function describeFailure(report: SeedReport): string {
 }
 
 async function replay(seed: number, args: Args): Promise<number> {
-  const report = await simulateSeed(seed, { ...options(args), trace: args.trace });
+  const report = await simulateSeed(
+    seed,
+    { ...options(args), trace: args.trace },
+    ...(args.shape === null ? [] : [args.shape]),
+  );
   if (args.trace) for (const line of report.timeline) console.log(line);
   console.log(`seed ${seed} (${report.shape}): trace hash ${report.traceHash}`);
   console.log(report.summary);
@@ -103,7 +129,11 @@ async function search(count: number, args: Args): Promise<number> {
   let lastProgress = started;
   for (let i = 0; i < count; i++) {
     const seed = args.start + i;
-    const report = await simulateSeed(seed, options(args));
+    const report = await simulateSeed(
+      seed,
+      options(args),
+      ...(args.shape === null ? [] : [args.shape]),
+    );
     addCoverage(total, report.coverage);
     if (report.violations.length > 0) {
       failed.push(seed);

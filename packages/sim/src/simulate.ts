@@ -407,6 +407,10 @@ async function safetyPhase(
       } else await sim.startMember(id);
     }
   }
+  // A membership step still in flight ends (each is bounded by its timeouts) before healing,
+  // so it cannot wipe the member while the liveness phase waits for it.
+  for (let waited = 0; changing !== null && waited < sim.electionTimeoutMs * 100; waited += 5)
+    await sim.run(5);
   sim.faulty = false;
   sim.disarmCrashPoints();
 }
@@ -496,7 +500,10 @@ async function livenessPhase(
               leader === null
                 ? null
                 : leader
-                    .addMember(changing, null, { learner: true, timeoutMs: sim.electionTimeoutMs * 5 })
+                    .addMember(changing, null, {
+                      learner: true,
+                      timeoutMs: sim.electionTimeoutMs * 5,
+                    })
                     .catch(() => {})
                     .finally(() => {
                       rejoining = null;

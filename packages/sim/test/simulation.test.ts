@@ -8,7 +8,7 @@
  * the command that replays it; a second run of one seed must give the same trace hash.
  */
 import { describe, expect, it } from 'vitest';
-import { classify, KNOWN_BUGS, simulateSeed } from '../src/batch.js';
+import { classify, KNOWN_BUGS, MEMBERSHIP_SHAPE, simulateSeed } from '../src/batch.js';
 import { type SimulationOptions, simulate } from '../src/simulate.js';
 import { simSeeds } from './seeds.js';
 
@@ -19,6 +19,10 @@ const SHAPES: readonly { name: string; options: Omit<SimulationOptions, 'seed'> 
   {
     name: '3 voters, one disk corrupted',
     options: { voters: 3, faults: { corruption: true }, snapshotEntries: 40 },
+  },
+  {
+    name: '3 voters, membership changes',
+    options: { voters: 3, learner: true, membership: true },
   },
 ];
 
@@ -65,6 +69,25 @@ describe('simulation: pinned seeds of bugs found and fixed', () => {
     const report = await simulateSeed(234);
     expect(report.violations).toEqual([]);
   }, 60_000);
+
+  // Membership changes under faults (the extra member promoted, removed, wiped, added back).
+  // Seed 3: the replacement replayed the log from before the removal, met the old machine's
+  // incarnation record and stopped itself as amnesic (a runtime bug: a member now leaves that
+  // judgement to the leader, and the removal's conf change forgets the record in its own apply
+  // step). Seed 2: the run ended with the member removed; the liveness phase restarted the
+  // wiped machine outside the configuration and waited for it (a harness bug: it now adds it
+  // back first). Both must pass, with conf changes counted.
+  it('seeds 2 and 3, membership changes: a replaced member rejoins; the cycle is finished', async () => {
+    for (const seed of [2, 3]) {
+      const report = await simulateSeed(seed, {}, MEMBERSHIP_SHAPE);
+      expect(report.violations, `seed ${seed}: ${report.summary}`).toEqual([]);
+      expect(report.coverage.removals, `seed ${seed}`).toBeGreaterThan(0);
+      expect(report.coverage.confChanges, `seed ${seed}`).toBeGreaterThanOrEqual(3);
+    }
+    const three = await simulateSeed(3, {}, MEMBERSHIP_SHAPE);
+    expect(three.coverage.additions).toBeGreaterThan(0);
+    expect(three.coverage.confChangesUnderFaults).toBeGreaterThan(0);
+  }, 120_000);
 
   it('seeds 102 and 973416511: a watch re-checked after a snapshot install', async () => {
     for (const seed of [102, 973416511]) {
