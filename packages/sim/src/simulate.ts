@@ -30,7 +30,7 @@ export interface SimulationOptions {
   /**
    * With `learner`: membership changes under faults. During the fault phase the extra member is
    * promoted to voter, removed, wiped and added again as a learner, while the other faults go on.
-   * Not in the CI batch yet: some seeds fail and are not triaged (docs/sim.md, gaps found).
+   * In the CI batch as `MEMBERSHIP_SHAPE` (`batch.ts`); the liveness phase adds a member left removed back.
    */
   readonly membership?: boolean;
   readonly clients?: number;
