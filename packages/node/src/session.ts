@@ -706,6 +706,18 @@ export class Session {
   afterRestore(): void {
     const machine = this.node.machine;
     if (this.state_ !== 'connecting' && machine.tree.session(this.id) === null) {
+      // The snapshot covers the session's end and, with it, its remembered results: a write
+      // still pending here may have been applied before the end (sim seed 157 applied one at
+      // 265 and then expired the session). Its outcome is unknown here, so it gets
+      // ConnectionLoss, as ZooKeeper answers a request whose outcome it cannot tell; never
+      // SessionExpired, which would claim it did not happen.
+      for (const pending of this.pending.values())
+        pending.reject(
+          new ConnectionLossError(undefined, {
+            message: 'the session ended before this request was known applied or not here',
+          }),
+        );
+      this.pending.clear();
       this.expired();
       return;
     }
