@@ -44,6 +44,9 @@ export interface HistoryVerdict {
  * - a one-shot watch fires at most once, for the first change after its read, before the
  *   session sees any data reflecting that change, and (session alive at the end) it fires.
  */
+/** The watch candidate of a read version after which its node never changed. */
+const NO_CHANGE = Number.POSITIVE_INFINITY;
+
 export function checkHistory(
   log: ReadonlyMap<number, TappedApply>,
   history: History,
@@ -216,10 +219,11 @@ export function checkHistory(
           ? new Set(['children', 'deleted'])
           : new Set(['created', 'deleted', 'data']);
       const candidates = new Set<number>();
-      for (const version of match.versions) {
-        const next = nextChange(model, op.path, version.zxid, relevant);
-        if (next !== null) candidates.add(next);
-      }
+      // A version after which the node never changed again is a candidate too ("none"): a
+      // read that may have seen it owes no event (a lagging member applied the create and
+      // delete in between before its linearizable read ran, sim seed 482588773).
+      for (const version of match.versions)
+        candidates.add(nextChange(model, op.path, version.zxid, relevant) ?? NO_CHANGE);
       watches.push({ op, candidates });
     }
   }

@@ -93,8 +93,8 @@ describe('simulation: pinned seeds of bugs found and fixed', () => {
   // pending writes was applied (zxid 265): it answered that write SessionExpired, claiming it
   // had not happened. A write whose outcome a snapshot hides now gets ConnectionLoss. Seed 77:
   // the Ready loop did not wait for a compaction, which then lost to a newer snapshot.
-  it('seeds 157 and 77: outcomes hidden by a snapshot, and compaction order', async () => {
-    for (const seed of [157, 77]) {
+  it('seeds 157, 77 and 482588773: outcomes hidden by a snapshot, compaction order, a late read', async () => {
+    for (const seed of [157, 77, 482588773]) {
       const report = await simulateSeed(seed);
       expect(report.violations, `seed ${seed}`).toEqual([]);
     }
