@@ -66,11 +66,12 @@ interface ReadWaiter {
   readonly resolve: () => void;
 }
 
+/** A linearizable read waiting for its ReadIndex; times in this node's ticks, never the clock. */
 interface PendingRead {
   readonly resolve: () => void;
   readonly reject: (error: Error) => void;
-  issuedAt: number;
-  readonly deadline: number;
+  issuedAtTick: number;
+  readonly deadlineTick: number;
 }
 
 /** Runtime messages between members: session liveness reports and their answers. */
@@ -484,8 +485,10 @@ export class CairnNode {
       const read: PendingRead = {
         resolve,
         reject,
-        issuedAt: started,
-        deadline: started + (timeoutMs ?? this.electionTimeoutMs() * 10),
+        issuedAtTick: this.ticks,
+        deadlineTick:
+          this.ticks +
+          Math.ceil((timeoutMs ?? this.electionTimeoutMs() * 10) / this.options.tickMs),
       };
       this.pendingReads.set(context, read);
       signal?.addEventListener(
@@ -885,7 +888,7 @@ export class CairnNode {
       this.checkSnapshotsSent(now);
     }
     for (const session of this.sessions.values()) session.onTick(now);
-    this.retryReads(now);
+    this.retryReads();
     this.process();
   }
 
@@ -967,18 +970,21 @@ export class CairnNode {
     }
   }
 
-  private retryReads(now: number): void {
-    const retryMs = this.electionTimeoutMs();
+  /**
+   * Counted in ticks: a clock that jumps back must not hold a read's retry or its deadline for
+   * as long as the jump (sim seed 829435207 left a sync unanswered past the liveness bound).
+   */
+  private retryReads(): void {
     for (const [context, read] of [...this.pendingReads]) {
-      if (now > read.deadline) {
+      if (this.ticks > read.deadlineTick) {
         this.pendingReads.delete(context);
         read.reject(
           new ConnectionLossError(undefined, { message: 'no leader confirmed the read in time' }),
         );
-      } else if (now - read.issuedAt >= retryMs) {
+      } else if (this.ticks - read.issuedAtTick >= this.options.electionTicks) {
         // Contexts are never reused (see RaftCore.readIndex): a retry gets a fresh one.
         this.pendingReads.delete(context);
-        read.issuedAt = now;
+        read.issuedAtTick = this.ticks;
         const fresh = `${this.readNonce}.${++this.readContext}`;
         this.pendingReads.set(fresh, read);
         this.issueRead(fresh);
