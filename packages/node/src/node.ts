@@ -948,7 +948,12 @@ export class CairnNode {
         reason: 'its data was lost (another incarnation)',
       });
     this.refused.add(peer);
-    this.sendRuntime(peer, { k: 'refused', recorded });
+    // Only a leader that has applied all it knows committed tells the member to stop: a lagging
+    // member's record may predate the removal that forgot it and the re-add (sim membership
+    // seed 28: a follower told a re-added, wiped member it was amnesic). Its own refusal above
+    // only drops the member's messages until it catches up, which heals by itself.
+    if (this.role === 'leader' && this.machine.applied >= this.core.status().commit)
+      this.sendRuntime(peer, { k: 'refused', recorded });
   }
 
   /**

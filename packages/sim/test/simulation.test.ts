@@ -79,8 +79,10 @@ describe('simulation: pinned seeds of bugs found and fixed', () => {
   // step). Seed 2: the run ended with the member removed; the liveness phase restarted the
   // wiped machine outside the configuration and waited for it (a harness bug: it now adds it
   // back first). Both must pass, with conf changes counted.
-  it('seeds 2 and 3, membership changes: a replaced member rejoins; the cycle is finished', async () => {
-    for (const seed of [2, 3]) {
+  // Seed 28: a follower that had not yet applied the removal told the re-added, wiped member it
+  // was amnesic, and the member stopped; only an up-to-date leader may tell a member to stop.
+  it('seeds 2, 3 and 28, membership changes: a replaced member rejoins; the cycle is finished', async () => {
+    for (const seed of [2, 3, 28]) {
       const report = await simulateSeed(seed, {}, MEMBERSHIP_SHAPE);
       expect(report.violations, `seed ${seed}: ${report.summary}`).toEqual([]);
       expect(report.coverage.removals, `seed ${seed}`).toBeGreaterThan(0);
