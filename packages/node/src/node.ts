@@ -64,6 +64,7 @@ export interface StreamSink {
 interface ReadWaiter {
   readonly index: LogIndex;
   readonly resolve: () => void;
+  readonly reject: (error: Error) => void;
 }
 
 /** A linearizable read waiting for its ReadIndex; times in this node's ticks, never the clock. */
@@ -409,6 +410,9 @@ export class CairnNode {
       this.pendingReads.delete(context);
       read.reject(error);
     }
+    // Reads whose index was confirmed but not applied yet fail too (sim membership seed 69: a
+    // linearizable getChildren on a member crashed in that window was never answered).
+    for (const waiter of this.readWaiters.splice(0)) waiter.reject(error);
     for (const wake of this.slotWaiters.splice(0)) wake();
     for (const sink of this.streams) this.streams.delete(sink);
     // Let an in-flight Ready finish its storage write before closing the storage under it.
@@ -683,7 +687,7 @@ export class CairnNode {
       const read = this.pendingReads.get(state.context);
       if (read === undefined) continue;
       this.pendingReads.delete(state.context);
-      this.readWaiters.push({ index: state.index, resolve: read.resolve });
+      this.readWaiters.push({ index: state.index, resolve: read.resolve, reject: read.reject });
     }
     this.releaseReads();
     // 5. Done.

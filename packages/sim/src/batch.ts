@@ -135,16 +135,7 @@ export interface KnownBug {
   readonly pinnedSeed: number;
 }
 
-export const KNOWN_BUGS: readonly KnownBug[] = [
-  {
-    // Membership shape (not triaged): a getChildren is never answered after healing.
-    id: 'membership-read-never-answered',
-    checker: 'liveness',
-    message: /every client call answered|getChildren .* never returned/,
-    seeds: [69],
-    pinnedSeed: 69,
-  },
-];
+export const KNOWN_BUGS: readonly KnownBug[] = [];
 
 /** Splits a run's violations into known open bugs (by id) and the rest. */
 export function classify(
