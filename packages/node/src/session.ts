@@ -627,6 +627,11 @@ export class Session {
       throw error;
     }
     if (!result.ok) throw errorOf(result);
+    // The session may have ended between its createSession and this continuation (a later
+    // entry of the same apply expired it: sim membership seed 124709272, a member paused past
+    // the timeout). It must not come back as connected: the node has already dropped it, so
+    // its writes would never be resent or answered.
+    this.assertUsable();
     this.node.metrics.sessionsCreated.inc();
     this.lastHeard = this.node.now();
     this.setState('connected');
