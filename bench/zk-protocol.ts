@@ -20,6 +20,8 @@
  *
  *   npx tsx --conditions=source bench/zk-protocol.ts           # the full table
  *   npx tsx --conditions=source bench/zk-protocol.ts --quick   # a short smoke run
+ *   npx tsx --conditions=source bench/zk-protocol.ts --nodes=1 --ops=create,setData --c=1
+ *                                  # only those rows (each flag takes a comma-separated list)
  *   CAIRN_CPU_PROFILE_DIR=/tmp/prof npx tsx --conditions=source bench/zk-protocol.ts
  *                                  # also writes zk-member<id>.cpuprofile per Cairn member
  *
@@ -37,18 +39,45 @@ import {
 import { StandaloneZooKeeper, zookeeperMissing } from '../test/support/zookeeper-standalone.js';
 import { machineLine } from './heap.js';
 
+const ALL_SIZES = [1, 3] as const;
+const ALL_CONCURRENCY = [1, 16, 128] as const;
+const ALL_OPS = ['create', 'setData', 'getData'] as const;
+const USAGE = 'use --quick, --nodes=1,3, --ops=create,setData,getData, --c=1,16,128';
+
+/** `--name=a,b`: the listed members of `all` (every one without the flag). */
+function pick<T extends string | number>(
+  args: readonly string[],
+  name: string,
+  all: readonly T[],
+): T[] {
+  const arg = args.find((a) => a.startsWith(`--${name}=`));
+  if (arg === undefined) return [...all];
+  return arg
+    .slice(name.length + 3)
+    .split(',')
+    .map((text) => {
+      const found = all.find((value) => String(value) === text);
+      if (found === undefined) throw new Error(`--${name}: ${text} is not one of ${all.join(',')}`);
+      return found;
+    });
+}
+
 const args = process.argv.slice(2);
 for (const arg of args)
-  if (arg !== '--quick') throw new Error(`unknown argument ${arg}: use --quick`);
+  if (arg !== '--quick' && !/^--(nodes|ops|c)=/.test(arg))
+    throw new Error(`unknown argument ${arg}: ${USAGE}`);
 const quick = args.includes('--quick');
 
 const VALUE_BYTES = 100;
-const SIZES = [1, 3] as const;
-const CONCURRENCY = [1, 16, 128] as const;
-const OPS = ['create', 'setData', 'getData'] as const;
+const SIZES = pick(args, 'nodes', ALL_SIZES);
+const CONCURRENCY = pick(args, 'c', ALL_CONCURRENCY);
+const OPS = pick(args, 'ops', ALL_OPS);
 const SYSTEMS = ['cairn', 'zookeeper'] as const;
 const SESSIONS_MAX = 16;
 const WARMUP_MS = quick ? 50 : 1_000;
+/** The warm-up before a system's first row: rounds of create, setData, getData per session. */
+const WARMUP_CALLS_PER_SESSION = quick ? 5 : 200;
+const WARMUP_ALL_MS = quick ? 2_000 : 30_000;
 const DURATION_MS = quick ? 200 : 5_000;
 /** Bounds each row's measured calls, whatever the duration. */
 const OPS_MAX = quick ? 1_000 : 1_000_000;
@@ -64,7 +93,7 @@ const STALL_MS = 1_000;
 /** Linux's USER_HZ: /proc/<pid>/stat counts CPU time in these ticks. */
 const CLOCK_TICKS_PER_SECOND = 100;
 
-type Op = (typeof OPS)[number];
+type Op = (typeof ALL_OPS)[number];
 type System = (typeof SYSTEMS)[number];
 
 /** A running system: its client ports in connect order (followers first, leader last). */
@@ -267,6 +296,30 @@ async function closedLoop(
   };
 }
 
+/**
+ * Before the first row, every op from every session, untimed, so that no row pays for a cold
+ * system: a fresh Cairn member runs its request path in V8's interpreter until it has served a
+ * few thousand calls (the JVM's JIT warms the same way). Without this the first row measured
+ * (create at C=1) ran 2-3x the CPU per call of the same op measured later, whichever op came
+ * first (bench/README.md, 2026-12-06). Bounded in calls and in time.
+ */
+async function warmUp(clients: readonly ZkClient[], value: Buffer): Promise<void> {
+  const end = Date.now() + WARMUP_ALL_MS;
+  const admin = clients[0] as ZkClient;
+  await admin.create('/bench/warm-up', Buffer.alloc(0));
+  await Promise.all(
+    clients.map(async (client, s) => {
+      const path = `/bench/warm-up/s${s}`;
+      await client.create(path, value);
+      for (let i = 0; i < WARMUP_CALLS_PER_SESSION && Date.now() < end && !interrupted; i++) {
+        await client.create(`${path}-${i}`, value);
+        await client.setData(path, value);
+        await client.getData(path);
+      }
+    }),
+  );
+}
+
 /** Every op x C row against one running system, through `node-zookeeper-client`. */
 async function measure(deployment: Deployment, results: Map<string, Measure>): Promise<void> {
   const clients: ZkClient[] = [];
@@ -280,6 +333,7 @@ async function measure(deployment: Deployment, results: Map<string, Measure>): P
     const admin = clients[0] as ZkClient;
     const value = Buffer.alloc(VALUE_BYTES, 97);
     await admin.create('/bench', Buffer.alloc(0));
+    await warmUp(clients, value);
     for (const op of OPS) {
       for (const c of CONCURRENCY) {
         if (interrupted) return;
