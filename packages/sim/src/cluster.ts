@@ -86,6 +86,9 @@ const CLUSTER_ID = 'sim';
  * drawn from one seed. Members crash (losing unsynced writes), restart, pause, jump their
  * clocks, and get partitioned; `RaftChecker` watches every step.
  */
+/** Virtual time `close()` lets pass for in-flight disk work before giving up on a node. */
+const CLOSE_VIRTUAL_MS_MAX = 10_000;
+
 export class SimCluster {
   readonly time = new VirtualTime();
   readonly network: MemoryNetwork;
@@ -523,8 +526,16 @@ export class SimCluster {
       closing.push(member.node.close().catch(() => {}));
       member.node = null;
     }
+    // A Ready may be waiting on a disk write or compaction that completes after its latency
+    // (the Ready loop awaits compactions): let virtual time run, bounded, until all have closed.
+    let closed = false;
+    const all = Promise.all(closing).then(() => {
+      closed = true;
+    });
     await this.time.advance(0);
-    await Promise.all(closing);
+    for (let ms = 0; ms < CLOSE_VIRTUAL_MS_MAX && !closed; ms++) await this.time.advance(1);
+    if (!closed) throw new Error(`a node did not close within ${CLOSE_VIRTUAL_MS_MAX} virtual ms`);
+    await all;
     if (this.roundTimer !== null)
       this.time.clearTimeout(this.roundTimer as Parameters<VirtualTime['clearTimeout']>[0]);
   }
