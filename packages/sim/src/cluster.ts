@@ -120,6 +120,8 @@ export class SimCluster {
   readonly crashPointCounts: Record<string, number> = {};
   private readonly confIndexes = new Set<number>();
   private readonly armed = new Map<number, ArmedCrashPoint>();
+  /** Members armed for `afterPersistVote` whose disk has persisted a new vote. */
+  private readonly votePersisted = new Set<number>();
   private readonly starting = new Map<number, Promise<CairnNode | null>>();
   /** Set while buffered apply events are replayed to the tap (no crash point fires then). */
   private observing = false;
@@ -257,11 +259,13 @@ export class SimCluster {
   armCrashPoint(id: number, armed: ArmedCrashPoint): void {
     this.trace.add(`arm ${armed.point} on ${id} until @${armed.untilMs}`);
     this.armed.set(id, armed);
+    this.votePersisted.delete(id);
   }
 
   /** Disarms every crash point (the fault phase is over). */
   disarmCrashPoints(): void {
     this.armed.clear();
+    this.votePersisted.clear();
   }
 
   /** The tap the disk, the gate and the apply listener of member `id` ask at each point. */
@@ -275,7 +279,15 @@ export class SimCluster {
         this.armed.delete(id);
         return false;
       }
+      if (point === 'afterPersistVote' && partial === undefined) {
+        // The disk made a new vote durable. A crash before its answer leaves cannot make a
+        // forgotten vote count twice, so the member dies with the answer's batch (the gate).
+        this.votePersisted.add(id);
+        return false;
+      }
+      if (point === 'afterPersistVote' && !this.votePersisted.has(id)) return false;
       this.armed.delete(id);
+      this.votePersisted.delete(id);
       partial?.();
       const counter = crashPointCounter(point);
       this.crashPointCounts[counter] = (this.crashPointCounts[counter] ?? 0) + 1;
@@ -303,6 +315,8 @@ export class SimCluster {
     member.incarnation++;
     member.disk.open({ clusterId: CLUSTER_ID, nodeId: id }, member.env);
     member.disk.crashTap = this.crashTap(id);
+    member.disk.onHardStatePersisted = (hardState) =>
+      this.checker.onHardStatePersisted(id, hardState.term, hardState.vote);
     const incarnation = member.incarnation;
     try {
       const node = await createNode({

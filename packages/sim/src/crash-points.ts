@@ -6,8 +6,10 @@
  * - `afterSend`: the gate hands the first message of a batch to the network, then the node dies
  *   (the rest of the batch is never sent).
  * - `afterPersist`: `SimDisk` made a write durable; the node dies before the runtime hears back.
- * - `afterPersistVote`: the same, for a write whose hard state records a new vote (what a
- *   "vote twice in one term" bug needs: the vote is on disk, nobody has seen the reply yet).
+ * - `afterPersistVote`: `SimDisk` made a hard state with a new vote durable; the node dies as
+ *   soon as the batch carrying its answer has left (the Ready's after-persist messages). Dying
+ *   before the answer leaves could never make a lost vote count twice; dying right after it
+ *   is what a "vote twice in one term" bug (the `forgetVote` plant) needs.
  * - `midApply`: the apply tap saw one committed entry applied; the node dies before the next.
  * - `midSnapshotWrite`: a write carrying a snapshot (an install, or a compaction's snapshot
  *   part) is torn: part of its record reached the disk, unsynced.
@@ -86,7 +88,8 @@ export function drawCrashPoint(
   const points = options.points ?? CRASH_POINTS;
   if (points.length === 0 || !rng.chance(options.chance ?? 0.5)) return null;
   const point = rng.pick(points);
-  const windowMs = rng.between(electionTimeoutMs, electionTimeoutMs * 4);
+  // Long enough for rare steps (a vote, a snapshot) to come; the phase's end disarms it anyway.
+  const windowMs = rng.between(electionTimeoutMs * 2, electionTimeoutMs * 20);
   // Half restart at once (a supervisor restarting the process), half after up to 2 timeouts.
   const restartAfterMs = rng.chance(0.5) ? 0 : rng.between(1, electionTimeoutMs * 2);
   return { point, untilMs: nowMs + windowMs, restartAfterMs };

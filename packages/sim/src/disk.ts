@@ -114,6 +114,8 @@ export class SimDisk implements DurableLog {
   private tearing: Uint8Array | null = null;
   /** Crash points: set by the cluster for the member using this disk. */
   crashTap: CrashTap | null = null;
+  /** Told of every hard state a `sync` write made durable (the Raft checker's vote rule). */
+  onHardStatePersisted: ((hardState: NonNullable<StorageWrite['hardState']>) => void) | null = null;
   private readonly rng: Rng;
   private readonly latency: readonly [number, number];
   private readonly plant: NonNullable<SimDiskOptions['plant']>;
@@ -277,6 +279,8 @@ export class SimDisk implements DurableLog {
       const newVote = this.isNewVote(update.hardState);
       this.append(record, sync);
       this.view.write(update);
+      if (update.sync && update.hardState !== undefined)
+        this.onHardStatePersisted?.(update.hardState);
       if (newVote && this.crashAt('afterPersistVote')) return true;
       return this.crashAt('afterPersist');
     });

@@ -107,6 +107,9 @@ export class SimGate implements Transport {
     // Crash point: the first message leaves, then the process dies; the rest never do.
     const first = messages.slice(0, 1);
     if (first.length > 0 && this.crashTap?.('afterSend', () => this.inner.send(first))) return;
+    // Crash point: a new vote was persisted; its answer leaves with this batch, then it dies.
+    const all = (): void => this.inner.send(messages);
+    if (first.length > 0 && this.crashTap?.('afterPersistVote', all)) return;
     this.inner.send(messages);
   }
 

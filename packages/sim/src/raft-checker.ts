@@ -38,6 +38,8 @@ export class RaftChecker {
   private readonly applied = new Map<string, number>();
   /** Digests at snapshot indexes some node restored: checked when the index is applied. */
   private readonly restoredDigests = new Map<number, { digest: number; node: number }>();
+  /** Node -> the last vote it made durable (term and candidate), across its incarnations. */
+  private readonly votes = new Map<number, { readonly term: number; readonly vote: number }>();
 
   fail(message: string): void {
     this.violations.push({ checker: 'raft', message });
@@ -48,6 +50,20 @@ export class RaftChecker {
     if (leader === undefined) this.leaders.set(term, node);
     else if (leader !== node)
       this.fail(`election safety: nodes ${leader} and ${node} both lead term ${term}`);
+  }
+
+  /**
+   * A node made a hard state durable (`sync` write; the runtime answers a vote only after it).
+   * Raft's vote rule: a node grants at most one vote per term, whatever crashes come between.
+   */
+  onHardStatePersisted(node: number, term: number, vote: number | null): void {
+    if (vote === null) return;
+    const last = this.votes.get(node);
+    if (last !== undefined && last.term === term && last.vote !== vote)
+      this.fail(
+        `one vote per term: node ${node} voted for ${last.vote} and then for ${vote} in term ${term}`,
+      );
+    if (last === undefined || term >= last.term) this.votes.set(node, { term, vote });
   }
 
   /** Called every step with each running node's status, keyed by node and incarnation. */

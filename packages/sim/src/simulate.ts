@@ -371,16 +371,15 @@ async function safetyPhase(
       count('heals', 'heal the network');
     } else if (action === 3 && enabled.has('crashes') && downOk) {
       const id = rng.pick(voters.filter((v) => !down.has(v)));
-      down.add(id);
       const downMs = rng.between(0, sim.electionTimeoutMs * 5);
       const armed = drawCrashPoint(crashPoints.rng, now, sim.electionTimeoutMs, crashPoints);
       if (armed === null) {
+        down.add(id);
         await sim.crash(id);
         restarts.set(id, now + downMs);
       } else {
-        // Down (for the schedule) until the point had its chance and the member its restart.
+        // Up until the point fires (other faults go on meanwhile); the cluster restarts it.
         sim.armCrashPoint(id, armed);
-        restarts.set(id, armed.untilMs + armed.restartAfterMs);
       }
     } else if (action === 4 && enabled.has('pauses') && downOk) {
       const id = rng.pick(voters.filter((v) => !down.has(v)));
