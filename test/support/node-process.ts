@@ -7,12 +7,10 @@
 //
 // It counts the node's own ticks through the injected `Timers` (the tick timer is the one
 // armed with `tickMs`), so the parent can state a wait in ticks rather than in milliseconds.
-import { writeFileSync } from 'node:fs';
-import { Session as InspectorSession } from 'node:inspector';
-import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { type CairnNode, createNode, type Session, systemTimers, type Timers } from '@cairn/node';
 import { createZkServer } from '@cairn/zk-server';
+import { startCpuProfile } from './cpu-profile.js';
 import type {
   BenchRequest,
   BenchResult,
@@ -23,28 +21,8 @@ import type {
 
 const config = JSON.parse(process.argv[2] ?? '{}') as NodeProcessConfig;
 
-// CAIRN_CPU_PROFILE_DIR=<dir>: profile this process and write <dir>/node<id>.cpuprofile on
-// SIGTERM (NODE_OPTIONS may not carry --cpu-prof). For finding where a bench's time goes.
-const profileDir = process.env.CAIRN_CPU_PROFILE_DIR;
-const profiler = profileDir === undefined ? null : new InspectorSession();
-if (profiler !== null) {
-  profiler.connect();
-  profiler.post('Profiler.enable');
-  profiler.post('Profiler.start');
-}
-function writeProfile(): Promise<void> {
-  return new Promise((resolve) => {
-    if (profiler === null || profileDir === undefined) return resolve();
-    profiler.post('Profiler.stop', (error, result) => {
-      if (error === null)
-        writeFileSync(
-          join(profileDir, `node${config.id}.cpuprofile`),
-          JSON.stringify(result.profile),
-        );
-      resolve();
-    });
-  });
-}
+// CAIRN_CPU_PROFILE_DIR=<dir>: this process writes <dir>/node<id>.cpuprofile on SIGTERM.
+const writeProfile = startCpuProfile(`node${config.id}`);
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 

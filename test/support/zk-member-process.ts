@@ -9,10 +9,10 @@
 // on SIGTERM/SIGINT, as test/support/node-process.ts does, and the node's metrics at that moment
 // (`node.metrics.toObject()`: persist latency, batch sizes, ...) to <dir>/zk-member<id>.metrics.json.
 import { writeFileSync } from 'node:fs';
-import { Session as InspectorSession } from 'node:inspector';
 import { join } from 'node:path';
 import { createNode } from '@cairn/node';
 import { createZkServer } from '@cairn/zk-server';
+import { profileDir, startCpuProfile } from './cpu-profile.js';
 
 export interface ZkMemberConfig {
   readonly id: number;
@@ -23,29 +23,15 @@ export interface ZkMemberConfig {
 
 const config = JSON.parse(process.argv[2] ?? '{}') as ZkMemberConfig;
 
-const profileDir = process.env.CAIRN_CPU_PROFILE_DIR;
-const profiler = profileDir === undefined ? null : new InspectorSession();
-if (profiler !== null) {
-  profiler.connect();
-  profiler.post('Profiler.enable');
-  profiler.post('Profiler.start');
-}
-function writeProfile(): Promise<void> {
-  return new Promise((resolve) => {
-    if (profiler === null || profileDir === undefined) return resolve();
+const stopProfile = startCpuProfile(`zk-member${config.id}`);
+/** With CAIRN_CPU_PROFILE_DIR: the CPU profile and, beside it, the node's metrics. */
+async function writeProfile(): Promise<void> {
+  if (profileDir !== null)
     writeFileSync(
       join(profileDir, `zk-member${config.id}.metrics.json`),
       JSON.stringify(node.metrics.toObject(), null, 2),
     );
-    profiler.post('Profiler.stop', (error, result) => {
-      if (error === null)
-        writeFileSync(
-          join(profileDir, `zk-member${config.id}.cpuprofile`),
-          JSON.stringify(result.profile),
-        );
-      resolve();
-    });
-  });
+  await stopProfile();
 }
 
 const node = await createNode({
