@@ -132,6 +132,12 @@ export class CairnNode {
   private role: Role = 'follower';
   private leader: NodeId | null = null;
   private lastSnapshotIndex: LogIndex;
+  /**
+   * The last log index this member's storage holds durably (the last entry of the last completed
+   * write, or of the snapshot). Committed entries at or below it may be applied while a later
+   * write is still in flight (handleReady).
+   */
+  private persistedIndex: LogIndex;
   private sessionCounter: bigint;
   private ticks = 0;
   /** Leader only: when each session expires unless it hears from the owner. */
@@ -170,6 +176,7 @@ export class CairnNode {
     if (snapshot.data.length > 0) this.machine.restore(snapshot.data, snapshot.metadata.index);
     else this.machine.applied = snapshot.metadata.index;
     this.lastSnapshotIndex = snapshot.metadata.index;
+    this.persistedIndex = storage.lastIndex();
     this.incarnation = incarnationOf(storage, options);
     this.history = new WatchHistory(
       options.watchHistoryTxns,
@@ -656,16 +663,42 @@ export class CairnNode {
         if (message.type === 'Snapshot')
           this.snapshotSent(message.to, message.snapshot.data.length);
     }
-    // 2. One synced write: snapshot, entries, hard state.
+    // 2. One synced write: snapshot, entries, hard state. While it is in flight, apply the
+    // committed entries this member already holds durably from earlier writes: they are on a
+    // quorum and durable here, and a committed entry is never truncated, so nothing applied now
+    // can be lost by a restart or replaced by a new leader (docs/node.md). Not with a snapshot,
+    // which must be restored first; read states wait for the whole Ready.
+    let appliedEarly = 0;
     if (ready.snapshot !== null || ready.entries.length > 0 || ready.hardState !== null) {
       const started = this.options.clock.now();
-      await this.storage.write({
+      const firstNew = ready.entries[0];
+      // A write that replaces a suffix: what it replaces no longer counts as held.
+      if (firstNew !== undefined && firstNew.index <= this.persistedIndex)
+        this.persistedIndex = (firstNew.index - 1) as LogIndex;
+      const written = this.storage.write({
         ...(ready.hardState === null ? {} : { hardState: ready.hardState }),
         entries: ready.entries,
         ...(ready.snapshot === null ? {} : { snapshot: ready.snapshot }),
         sync: ready.mustSync,
       });
+      if (ready.snapshot === null) {
+        // The write's failure is handled where it is awaited; an apply that throws (a fatal
+        // error, or the simulator's crash) must not leave it unhandled.
+        written.catch(() => {});
+        const committed = ready.committedEntries;
+        while (
+          appliedEarly < committed.length &&
+          (committed[appliedEarly] as Entry).index <= this.persistedIndex
+        ) {
+          this.applyEntry(committed[appliedEarly] as Entry);
+          appliedEarly++;
+        }
+      }
+      await written;
       if (ready.mustSync) this.metrics.persistLatency.observeMs(this.options.clock.now() - started);
+      if (ready.snapshot !== null) this.persistedIndex = ready.snapshot.metadata.index;
+      const lastNew = ready.entries[ready.entries.length - 1];
+      if (lastNew !== undefined) this.persistedIndex = lastNew.index;
     }
     if (ready.compaction !== null) {
       // Awaited: a compaction still running when a later Ready installs a newer snapshot
@@ -681,7 +714,8 @@ export class CairnNode {
       this.transport.send(this.toAdmitted(ready.messagesAfterPersist));
     // 4. Restore, then apply in order; release reads.
     if (ready.snapshot !== null) this.restore(ready.snapshot.data, ready.snapshot.metadata.index);
-    for (const entry of ready.committedEntries) this.applyEntry(entry);
+    for (let i = appliedEarly; i < ready.committedEntries.length; i++)
+      this.applyEntry(ready.committedEntries[i] as Entry);
     this.metrics.entriesApplied(ready.committedEntries.length, readyAt, this.options.clock.now());
     for (const state of ready.readStates) {
       const read = this.pendingReads.get(state.context);

@@ -1,0 +1,75 @@
+// While one Ready's storage write is in flight, the runtime applies the committed entries it
+// already holds durably from earlier writes (docs/node.md, "The Ready loop"). One member runs
+// on a memory log whose writes that carry no entries (the hard state moving the commit index)
+// are held until the test releases them: a create is answered while the write that records its
+// commit is still held. Before, the answer waited for that write.
+import { createNode } from '@cairn/node';
+import { MemoryStorage, type NodeId, type StorageWrite } from '@cairn/raft';
+import { MemoryDurableLog } from '@cairn/storage-level';
+import { describe, expect, it } from 'vitest';
+
+const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
+/** Releases held writes if the test never does, so a broken runtime fails, not hangs. */
+const HOLD_FALLBACK_MS = 5_000;
+
+/** A memory log that, once `holding`, holds every write without entries until `release`. */
+class HeldCommitLog extends MemoryDurableLog {
+  holding = false;
+  held = 0;
+  private readonly waiting: Array<() => void> = [];
+  private readonly fallback = setTimeout(() => this.release(), HOLD_FALLBACK_MS);
+
+  override write(update: StorageWrite & { readonly sync: boolean }): Promise<void> {
+    if (!this.holding || update.entries.length > 0 || update.snapshot !== undefined)
+      return super.write(update);
+    this.held++;
+    return new Promise<void>((resolve) => this.waiting.push(resolve)).then(() =>
+      super.write(update),
+    );
+  }
+
+  release(): void {
+    clearTimeout(this.fallback);
+    this.holding = false;
+    for (const resume of this.waiting.splice(0)) resume();
+  }
+}
+
+describe('applying while a write is in flight', () => {
+  it('answers a write whose entry is durable while the commit-index write is still held', async () => {
+    const storage = new HeldCommitLog(
+      MemoryStorage.bootstrap({
+        voters: [1 as NodeId],
+        votersOutgoing: [],
+        learners: [],
+        learnersNext: [],
+        autoLeave: false,
+      }),
+    );
+    const node = await createNode({ id: 1, storage, tickMs: 10 });
+    try {
+      const zk = await node.session();
+      await zk.create('/before', enc('x'));
+      storage.holding = true;
+      const heldBefore = storage.held;
+      let answered = false;
+      const created = zk.create('/during', enc('y')).then((path) => {
+        answered = true;
+        return path;
+      });
+      // The entry's own write completes; the next Ready (commit moved) is held, yet the create
+      // is answered, and its node is readable, before that write is released.
+      await expect(created).resolves.toBe('/during');
+      expect(answered).toBe(true);
+      expect(storage.held).toBeGreaterThan(heldBefore);
+      expect(storage.holding).toBe(true);
+      expect((await zk.getData('/during')).data).toEqual(enc('y'));
+      storage.release();
+      await zk.setData('/during', enc('z'));
+      expect(node.status().applied).toBe(node.status().commit);
+    } finally {
+      storage.release();
+      await node.close();
+    }
+  });
+});
