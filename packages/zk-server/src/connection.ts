@@ -86,6 +86,8 @@ export class Connection {
   private heldNotifications: Buffer[] = [];
   private readsRunning = 0;
   private paused = false;
+  /** The socket is corked until the current turn's replies are all written (see `send`). */
+  private corked = false;
   private closingAfterFlush = false;
   private readonly unsubscribe: (() => void)[] = [];
   private readonly authUsers: { scheme: string; user: string }[] = [];
@@ -400,6 +402,17 @@ export class Connection {
     if (this.socket.destroyed || this.socket.writableEnded) return;
     this.packetsSent++;
     this.server.stats.packetsSent++;
+    // The replies of one applied batch (and their notifications) leave in one write: corked
+    // until the promise chains that produce them have run (a nextTick queued from a microtask
+    // runs once the microtask queue is empty), instead of one syscall per reply.
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        this.socket.uncork();
+      });
+    }
     this.socket.write(frame);
     if (this.socket.writableLength > SOCKET_BACKLOG_BYTES_MAX) this.destroy();
   }
