@@ -105,6 +105,7 @@ function matchesModel(make: () => MemoryStorage) {
     let model = new Map<number, number>([[0, 0]]);
     let offset = 0;
     let last = 0;
+    let snapshotIndex = 0;
     for (const step of sequence) {
       if (step.kind === 'write') {
         const first = Math.max(offset + 1, last + 1 - step.fromBack);
@@ -117,6 +118,9 @@ function matchesModel(make: () => MemoryStorage) {
         const index = 1 + (step.pick % last);
         const compactTo = Math.max(0, index - step.keep);
         storage.compact(snapshot(index, model.get(index) as number), at(compactTo));
+        // A compaction at or below the held snapshot changes nothing.
+        if (index <= snapshotIndex) continue;
+        snapshotIndex = index;
         if (compactTo > offset) {
           model = new Map([...model].filter(([i]) => i >= compactTo));
           offset = compactTo;
@@ -258,6 +262,28 @@ describe(`MemoryStorage (seed ${seed})`, () => {
       storage.compact(snapshot(3, 2), at(3));
       expect(storage.snapshot().metadata.index).toBe(4);
       expect(storage.firstIndex()).toBe(5);
+    });
+
+    it('changes nothing for a snapshot at or below the held one, retained tail included', () => {
+      const storage = storageWith(1, 1, 2, 2, 3);
+      storage.compact(snapshot(4, 2), at(2));
+      storage.compact(snapshot(3, 2), at(3));
+      storage.compact(snapshot(4, 2), at(4));
+      expect(storage.snapshot().metadata.index).toBe(4);
+      expect(storage.firstIndex()).toBe(3);
+      expect(storage.term(at(2))).toBe(1);
+    });
+
+    it('discards entries up to a point at or below the held snapshot, keeping it', () => {
+      const storage = storageWith(1, 1, 2, 2, 3);
+      storage.compact(snapshot(4, 2), at(1));
+      storage.discardEntriesTo(at(3));
+      expect(storage.firstIndex()).toBe(4);
+      expect(storage.term(at(3))).toBe(2);
+      expect(storage.snapshot().metadata.index).toBe(4);
+      storage.discardEntriesTo(at(2));
+      expect(storage.firstIndex()).toBe(4);
+      expectAssertion(() => storage.discardEntriesTo(at(5)));
     });
 
     it('asserts on a snapshot beyond the last index', () => {

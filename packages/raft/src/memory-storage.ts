@@ -86,16 +86,29 @@ export class MemoryStorage implements LogStorage {
 
   /**
    * Saves a locally taken snapshot and discards entries up to `compactTo` (which may be below
-   * the snapshot index, to keep a tail for slow followers).
+   * the snapshot index, to keep a tail for slow followers). A snapshot at or below the one held
+   * (a newer one was installed or saved meanwhile) changes nothing (the `DurableLog` promise).
    */
   compact(snapshot: Snapshot, compactTo: LogIndex): void {
     const index = snapshot.metadata.index;
+    if (index <= this.latestSnapshot.metadata.index) return;
     assert(
       index <= this.lastIndex(),
       () => `snapshot ${index} beyond last index ${this.lastIndex()}`,
     );
-    if (index > this.latestSnapshot.metadata.index) this.latestSnapshot = snapshot;
+    assert(compactTo <= index, () => `compaction to ${compactTo} beyond snapshot ${index}`);
+    this.latestSnapshot = snapshot;
+    this.discardEntriesTo(compactTo);
+  }
+
+  /**
+   * Discards the entries up to `compactTo` (at most the held snapshot's index), keeping the
+   * snapshot: the second half of a compaction, for a storage that records the snapshot and the
+   * new log start separately (the simulator's disk, where a crash may fall between the two).
+   */
+  discardEntriesTo(compactTo: LogIndex): void {
     if (compactTo <= this.offset) return;
+    const index = this.latestSnapshot.metadata.index;
     assert(compactTo <= index, () => `compaction to ${compactTo} beyond snapshot ${index}`);
     const compactTerm = this.term(compactTo);
     assert(compactTerm !== null, () => `no term for ${compactTo}`);

@@ -91,7 +91,8 @@ const TAG_TRUNCATE = 6;
  * - `open(identity)`: another node's disk is refused with `StorageMismatch`. An empty disk
  *   cannot be told from a new node's: that needs the cluster (see docs/sim.md, amnesia).
  * - A compaction is two records, as on a real disk (snapshot file, then log truncation): the
- *   snapshot record, then a truncation record.
+ *   snapshot record, then a truncation record. One whose snapshot is not newer than the one the
+ *   disk holds when it completes (a later write finished first) writes neither.
  * - `crashTap` (crash points, `crash-points.ts`): asked as a write completes (after persisting,
  *   after persisting a new vote), while a snapshot record is written (torn), between a
  *   compaction's snapshot and its truncation, and while the truncation record is written (torn).
@@ -288,17 +289,21 @@ export class SimDisk implements DurableLog {
 
   compact(snapshot: Snapshot, compactTo: LogIndex): Promise<void> {
     // Two records: the snapshot (no truncation yet), then the truncation.
+    const index = snapshot.metadata.index;
     const saved = encodeCompact(snapshot, 0 as LogIndex);
-    const truncate = encodeTruncate(compactTo);
+    const truncate = encodeTruncate(compactTo, index);
     const sync = this.plant.ackUnsynced !== true;
     return this.complete({ records: [saved, truncate], sync: true, fail: () => {} }, () => {
+      // A later write may have finished first and installed a newer snapshot: this compaction
+      // then changes nothing and writes nothing (the DurableLog promise).
+      if (index <= this.view.snapshot().metadata.index) return false;
       if (this.crashAt('midSnapshotWrite', saved)) return true;
       this.append(saved, sync);
       this.view.compact(snapshot, 0 as LogIndex);
       if (this.crashAt('afterSnapshotBeforeTruncate')) return true;
       if (this.crashAt('midCompaction', truncate)) return true;
       this.append(truncate, sync);
-      this.view.compact(snapshot, compactTo);
+      this.view.discardEntriesTo(compactTo);
       return false;
     });
   }
@@ -334,8 +339,9 @@ export class SimDisk implements DurableLog {
   }
 
   /**
-   * Writes complete in order after their latency, through the node's timers (so a pause stalls
-   * them). `finish` appends the records and updates the view; it returns true when a crash
+   * Writes complete after their latency, through the node's timers (so a pause stalls them).
+   * The runtime awaits each write before the next, but not a compaction: a write issued after
+   * it may finish first. `finish` appends the records and updates the view; it returns true when a crash
    * point killed the node on the way (the write then fails, as the process is gone).
    */
   private complete(write: InFlightWrite, finish: () => boolean): Promise<void> {
@@ -474,9 +480,12 @@ function encodeCompact(snapshot: Snapshot, compactTo: LogIndex): Uint8Array {
   ]);
 }
 
-function encodeTruncate(compactTo: LogIndex): Uint8Array {
-  const to = new Uint8Array(8);
-  new DataView(to.buffer).setFloat64(0, compactTo);
+/** The truncation half of a compaction, naming the snapshot it belongs to. */
+function encodeTruncate(compactTo: LogIndex, snapshotIndex: LogIndex): Uint8Array {
+  const to = new Uint8Array(16);
+  const view = new DataView(to.buffer);
+  view.setFloat64(0, compactTo);
+  view.setFloat64(8, snapshotIndex);
   return frame([[TAG_TRUNCATE, to]]);
 }
 
@@ -497,9 +506,11 @@ function applyRecord(view: MemoryStorage, bytes: Uint8Array, forgetVote: boolean
     return;
   }
   if (parts[0]?.[0] === TAG_TRUNCATE) {
-    const to = parts[0][1];
-    const compactTo = new DataView(to.buffer, to.byteOffset, 8).getFloat64(0) as LogIndex;
-    view.compact(view.snapshot(), compactTo);
+    const to = new DataView(parts[0][1].buffer, parts[0][1].byteOffset, 16);
+    // Only after its own snapshot record took effect: a crash may append an in-flight
+    // compaction's records after a newer snapshot, and then both change nothing.
+    if (view.snapshot().metadata.index === to.getFloat64(8))
+      view.discardEntriesTo(to.getFloat64(0) as LogIndex);
     return;
   }
   let snapshot: Snapshot | undefined;

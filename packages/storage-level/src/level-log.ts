@@ -326,7 +326,8 @@ export class LevelLog implements DurableLog {
    * then one synced batch switches the snapshot record and the log start and deletes the whole
    * segments at or below `compactTo`. Until that batch the previous snapshot and all entries
    * are in force, on disk and in memory. A snapshot not newer than the recorded one (or than a
-   * newer one recorded while this file was written) writes no file and records nothing.
+   * newer one recorded while this file was written) writes no file, records nothing and drops
+   * no entry.
    */
   compact(snapshot: Snapshot, compactTo: LogIndex): Promise<void> {
     const { index, term } = snapshot.metadata;
@@ -352,14 +353,17 @@ export class LevelLog implements DurableLog {
   private async switchSnapshot(snapshot: Snapshot, compactTo: LogIndex): Promise<void> {
     this.checkServing();
     const { index } = snapshot.metadata;
+    // Re-checked here: a Ready may have installed a newer snapshot (or a newer compaction's file
+    // may have been durable first) meanwhile. Then this compaction changes nothing, not even
+    // the retained tail (the DurableLog promise); a file it wrote goes with the old ones.
+    if (index <= this.snapshotMetadata.index) {
+      await this.removeOldSnapshots();
+      return;
+    }
     const log = this.log;
     check(index <= log.last, () => `snapshot ${index} beyond the last index`);
-    const ops: BatchOp[] = [];
+    const ops: BatchOp[] = [put(SNAPSHOT_KEY, encodeSnapshotMetadata(snapshot.metadata))];
     let dropped = 0;
-    // Re-checked here: a Ready may have installed a newer snapshot (or a newer compaction's file
-    // may have been durable first) meanwhile.
-    const record = index > this.snapshotMetadata.index;
-    if (record) ops.push(put(SNAPSHOT_KEY, encodeSnapshotMetadata(snapshot.metadata)));
     const compacts = compactTo > log.offset;
     const compactTerm = compacts ? this.term(compactTo) : null;
     if (compacts) {
@@ -376,11 +380,9 @@ export class LevelLog implements DurableLog {
         dropped++;
       }
     }
-    if (ops.length > 0) await this.guard(() => this.db.batch(ops, { sync: true }));
-    if (record) {
-      this.snapshotMetadata = snapshot.metadata;
-      this.snapshotData = snapshot.data;
-    }
+    await this.guard(() => this.db.batch(ops, { sync: true }));
+    this.snapshotMetadata = snapshot.metadata;
+    this.snapshotData = snapshot.data;
     if (compacts && compactTerm !== null) log.applyCompaction(compactTo, compactTerm, dropped);
     await this.removeOldSnapshots();
   }

@@ -35,7 +35,14 @@ export interface StorageFeatures {
  *   listener once they are in memory, or once the load failed (the next call then throws the
  *   failure). One listener call may answer several misses; a spurious call is harmless.
  * - `compact` saves a locally taken snapshot and discards entries up to `compactTo`; reads stay
- *   consistent throughout (entries above `compactTo` remain readable).
+ *   consistent throughout (entries above `compactTo` remain readable). It may run concurrently
+ *   with later `write`s (the runtime does not await it before the next Ready, but never starts
+ *   a compaction before the previous one settled), and whatever order they finish in:
+ *   - a compaction whose snapshot index is at or below the snapshot the log holds when it takes
+ *     effect (one a later `write` installed, or an earlier compaction's) changes nothing and
+ *     resolves: that snapshot stays, and so does every entry;
+ *   - it never removes an entry above `compactTo`, in particular none a later `write` appended
+ *     or rewrote; `compactTo` never exceeds the snapshot index, itself at most the commit index.
  * - A failure rejects with an error whose `code` says what broke (`StorageCorrupted`,
  *   `StorageLocked`, `StorageMismatch`, `StorageFailed`); storage failure is fatal: the node
  *   stops rather than vote or acknowledge with a log it cannot trust.
@@ -43,6 +50,7 @@ export interface StorageFeatures {
 export interface DurableLog extends LogStorage {
   readonly features: StorageFeatures;
   write(update: StorageWrite & { readonly sync: boolean }): Promise<void>;
+  /** See the contract above: concurrent with later writes, a stale compaction changes nothing. */
   compact(snapshot: Snapshot, compactTo: LogIndex): Promise<void>;
   /**
    * Sets the listener called (asynchronously, never from inside `entries`) after entries

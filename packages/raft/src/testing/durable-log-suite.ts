@@ -5,7 +5,8 @@
  * issues: appends, conflicting suffixes, hard state, snapshot installs and compactions; and,
  * for an implementation whose `features.durable` is true and whose factory can reopen it, that
  * a reopened log holds exactly what was written, with no truncated entry resurrected
- * (RELIABILITY §2.1 bug 11). An implementation with `features.boundedCache` also gets the
+ * (RELIABILITY §2.1 bug 11). Compactions overlapping later writes have their own tests
+ * (durable-log-compaction-suite.ts). An implementation with `features.boundedCache` also gets the
  * cache tests (durable-log-cache-suite.ts): `'unavailable'` answers, the listener, read-back.
  * Reads go through `'unavailable'` everywhere (waiting for the listener), so the suite holds
  * for any cache size.
@@ -19,6 +20,7 @@ import type { LogIndex, NodeId, Term } from '../ids.js';
 import type { DurableLog } from '../ports/durable-log.js';
 import type { HardState } from '../types.js';
 import { runCacheTests } from './durable-log-cache-suite.js';
+import { runCompactionTests } from './durable-log-compaction-suite.js';
 import {
   CONF,
   DATA_BYTES,
@@ -265,6 +267,7 @@ export function runDurableLogSuite(t: SuiteRunner, name: string, factory: Durabl
         expect(handle.availability.calls).toBe(0);
       }));
 
+    runCompactionTests(t, factory);
     runCacheTests(t, factory);
   });
 }
