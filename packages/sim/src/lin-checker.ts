@@ -43,6 +43,8 @@ export interface LinearizabilityOptions {
    * lets them expire, which keeps its sets of possible trees small.
    */
   readonly liveAtEnd?: ReadonlySet<bigint>;
+  /** How the model takes unseen events (`ZnodeSpecOptions.closure`); default `lazy`. */
+  readonly closure?: 'lazy' | 'eager';
 }
 
 export interface PartitionVerdict {
@@ -257,6 +259,7 @@ export function checkCalls(
       acks,
       ...(options.statesMax === undefined ? {} : { statesMax: options.statesMax }),
       ...(options.liveAtEnd === undefined ? {} : { liveAtEnd: options.liveAtEnd }),
+      ...(options.closure === undefined ? {} : { closure: options.closure }),
     });
     const ops: LinearOp<SpecInput, SpecOutput>[] = part.calls.map((call, i) => ({
       id: i,

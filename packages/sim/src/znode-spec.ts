@@ -1,5 +1,6 @@
 import type { CreateMode } from '@cairn/znode';
 import type { LinearModel } from './linearizability.js';
+import { conflicting, footprintOf, possibleEvents, type UnseenEvent } from './unseen-events.js';
 
 /**
  * The sequential znode specification the tier-2 checker searches against (RELIABILITY §5.3):
@@ -383,7 +384,7 @@ export function partitionKeyOf(path: string): string {
 }
 
 /** What may happen unseen between two operations, each as the tree after it. */
-function unseenEvents(tree: SpecTree, liveAtEnd: ReadonlySet<bigint>): SpecTree[] {
+export function unseenEvents(tree: SpecTree, liveAtEnd: ReadonlySet<bigint>): SpecTree[] {
   const out: SpecTree[] = [];
   const owners = new Set<bigint>();
   for (const [path, node] of tree.nodes) {
@@ -409,10 +410,21 @@ function unseenEvents(tree: SpecTree, liveAtEnd: ReadonlySet<bigint>): SpecTree[
 export interface ZnodeSpecOptions {
   /** Answered writes per session in the (sub)history: expiry waits until all are placed. */
   readonly acks?: ReadonlyMap<bigint, number>;
-  /** Possible trees a state may hold before the model gives up. Default 256. */
+  /** Trees a state may hold before the model gives up. Default 256. */
   readonly statesMax?: number;
   /** Sessions known to be alive at the end of the history: they never expired. */
   readonly liveAtEnd?: ReadonlySet<bigint>;
+  /**
+   * How unseen events are taken. `lazy` (default): a state keeps trees each standing for
+   * itself and all that unseen events make of it, and an operation sees only the events that
+   * can reach it (`unseen-events.ts`). `eager`: a state holds every tree unseen events can
+   * make, 2^k of them for k sessions that may expire (the obvious version, for tests).
+   */
+  readonly closure?: 'lazy' | 'eager';
+}
+
+function reapable(owner: bigint, cversion: number): boolean {
+  return (owner === CONTAINER_OWNER && cversion > 0) || isTtlOwner(owner);
 }
 
 /** The znode specification as a `LinearModel` over sets of possible trees. */
@@ -420,6 +432,7 @@ export class ZnodeSpec implements LinearModel<SpecState, SpecInput, SpecOutput> 
   private readonly statesMax: number;
   private readonly acks: ReadonlyMap<bigint, number>;
   private readonly liveAtEnd: ReadonlySet<bigint>;
+  private readonly lazy: boolean;
   /** Tree key -> a small number, so a state's key is short (the memo holds many). */
   private readonly treeIds = new Map<string, number>();
 
@@ -427,10 +440,12 @@ export class ZnodeSpec implements LinearModel<SpecState, SpecInput, SpecOutput> 
     this.statesMax = options.statesMax ?? 256;
     this.acks = options.acks ?? new Map();
     this.liveAtEnd = options.liveAtEnd ?? new Set();
+    this.lazy = options.closure !== 'eager';
   }
 
   init(): SpecState {
-    const closed = this.close([initialTree(this.acks)]);
+    const tree = initialTree(this.acks);
+    const closed = this.lazy ? this.stateOf([tree]) : this.close([tree]);
     if (closed === 'limit') throw new RangeError('statesMax is too small for the initial tree');
     return closed;
   }
@@ -438,15 +453,85 @@ export class ZnodeSpec implements LinearModel<SpecState, SpecInput, SpecOutput> 
   step(state: SpecState, input: SpecInput, output: SpecOutput): SpecState | null | 'limit' {
     const next: SpecTree[] = [];
     for (const tree of state.trees) {
-      const after = stepTree(tree, input, output);
-      if (after !== null) next.push(after);
+      if (!this.lazy) {
+        const after = stepTree(tree, input, output);
+        if (after !== null) next.push(after);
+        continue;
+      }
+      const after = this.stepLazy(tree, input, output);
+      if (after === 'limit') return 'limit';
+      next.push(...after);
     }
     if (next.length === 0) return null;
-    return this.close(next);
+    return this.lazy ? this.stateOf(next) : this.close(next);
   }
 
   key(state: SpecState): string {
     return state.key;
+  }
+
+  /** `input` on `tree` after the unseen events it can notice (each combination of them). */
+  private stepLazy(tree: SpecTree, input: SpecInput, output: SpecOutput): SpecTree[] | 'limit' {
+    const events = possibleEvents(tree, this.liveAtEnd, reapable);
+    if (input.kind !== 'write' && input.kind !== 'close' && output?.kind === 'read') {
+      const after = this.readAfterEvents(tree, input, output.text, events);
+      return after === null ? [] : [after];
+    }
+    const first = stepTree(tree, input, output);
+    const direct = conflicting(footprintOf(tree, input), events);
+    if (direct.length === 0) return first === null ? [] : [first];
+    // Each set of the events it notices, applied with the deletions they wait for (a reap waits
+    // for the node's children to go): any other event commutes with the operation.
+    const out: SpecTree[] = [];
+    const seen = new Set([tree.key]);
+    const queue = [tree];
+    for (let i = 0; i < queue.length; i++) {
+      const at = queue[i] as SpecTree;
+      const after = i === 0 ? first : stepTree(at, input, output);
+      if (after !== null) {
+        out.push(after);
+        // A known answer that changed nothing (a failure, a dead session) is the same answer,
+        // changing nothing, on every tree the remaining events make of `at`.
+        if (output !== null && after.nodes === at.nodes && after.dead === at.dead) continue;
+      }
+      for (const event of direct) {
+        const next = deleteByEvents(at, event, events);
+        if (next === null || next === at || seen.has(next.key)) continue;
+        if (seen.size >= this.statesMax) return 'limit';
+        seen.add(next.key);
+        queue.push(next);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * A read changes nothing, and every node it shows absent has one way to go: its session
+   * expires (an ephemeral) or it is reaped once its children are gone. So the trees where the
+   * read gives `text` are those where exactly these deletions happened, and what unseen
+   * events make of that one tree.
+   */
+  private readAfterEvents(
+    tree: SpecTree,
+    input: Extract<SpecInput, { kind: 'getData' | 'exists' | 'children' }>,
+    text: string,
+    events: readonly UnseenEvent[],
+  ): SpecTree | null {
+    if (readText(tree, input) === text) return tree;
+    if (events.length === 0) return null;
+    let at: SpecTree | null = tree;
+    for (const path of shownAbsent(tree, input, text)) {
+      at = deletePath(at, path, events);
+      if (at === null) return null;
+    }
+    return readText(at, input) === text ? at : null;
+  }
+
+  private stateOf(trees: readonly SpecTree[]): SpecState | 'limit' {
+    const seen = new Map<string, SpecTree>();
+    for (const tree of trees) if (!seen.has(tree.key)) seen.set(tree.key, tree);
+    if (seen.size > this.statesMax) return 'limit';
+    return this.keyed(seen);
   }
 
   /** Adds every tree reachable by unseen events; dedups; sorts for a canonical key. */
@@ -466,8 +551,12 @@ export class ZnodeSpec implements LinearModel<SpecState, SpecInput, SpecOutput> 
         queue.push(after);
       }
     }
+    return this.keyed(seen);
+  }
+
+  private keyed(trees: ReadonlyMap<string, SpecTree>): SpecState {
     const ids: [number, SpecTree][] = [];
-    for (const [key, tree] of seen) {
+    for (const [key, tree] of trees) {
       let id = this.treeIds.get(key);
       if (id === undefined) {
         id = this.treeIds.size;
@@ -477,6 +566,73 @@ export class ZnodeSpec implements LinearModel<SpecState, SpecInput, SpecOutput> 
     }
     ids.sort((a, b) => a[0] - b[0]);
     return { trees: ids.map(([, tree]) => tree), key: ids.map(([id]) => id).join(',') };
+  }
+}
+
+/** The tree after `event`, or null if it cannot happen there (now). */
+function applyEvent(tree: SpecTree, event: UnseenEvent): SpecTree | null {
+  if (event.kind === 'expire') {
+    if (tree.dead.has(event.session)) return null;
+    for (const path of event.footprint.paths)
+      if (tree.nodes.get(path)?.owner === event.session) return expire(tree, event.session);
+    return null;
+  }
+  const node = tree.nodes.get(event.path);
+  if (node === undefined || node.children.length > 0) return null;
+  const draft = new Draft(tree);
+  draft.remove(event.path);
+  return makeTree(draft.nodes, tree.dead, tree.acksLeft);
+}
+
+/** The tree once `event` happened, after the events it waits for; null if it cannot. */
+function deleteByEvents(
+  tree: SpecTree,
+  event: UnseenEvent,
+  events: readonly UnseenEvent[],
+): SpecTree | null {
+  return event.kind === 'expire' ? applyEvent(tree, event) : deletePath(tree, event.path, events);
+}
+
+/** The tree once `path` is gone by unseen events (its session's expiry, or reaped), or null. */
+function deletePath(tree: SpecTree, path: string, events: readonly UnseenEvent[]): SpecTree | null {
+  const node = tree.nodes.get(path);
+  if (node === undefined) return tree;
+  if (node.owner > 0n) {
+    const event = events.find((e) => e.kind === 'expire' && e.session === node.owner);
+    return event === undefined ? null : applyEvent(tree, event);
+  }
+  const event = events.find((e) => e.kind === 'reap' && e.path === path);
+  if (event === undefined) return null;
+  let at: SpecTree | null = tree;
+  for (const name of node.children) {
+    at = deletePath(at, childPath(path, name), events);
+    if (at === null) return null;
+  }
+  return applyEvent(at, event);
+}
+
+/** The nodes of `tree` a read's answer shows absent (within what it compares). */
+function shownAbsent(
+  tree: SpecTree,
+  input: Extract<SpecInput, { kind: 'getData' | 'exists' | 'children' }>,
+  text: string,
+): string[] {
+  if (text === 'NoNode' || (input.kind === 'exists' && text === 'null')) return [input.path];
+  if (input.kind !== 'children') return [];
+  const listed = new Set(parseNames(text));
+  const keys = input.keys;
+  return (tree.nodes.get(input.path)?.children ?? [])
+    .filter((name) => !listed.has(name))
+    .map((name) => childPath(input.path, name))
+    .filter((path) => keys === null || keys.has(partitionKeyOf(path)));
+}
+
+function parseNames(text: string): string[] {
+  try {
+    const names: unknown = JSON.parse(text.slice(0, text.lastIndexOf(']') + 1));
+    return Array.isArray(names) ? names.filter((name) => typeof name === 'string') : [];
+  } catch {
+    return [];
   }
 }
 

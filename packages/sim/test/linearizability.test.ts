@@ -20,12 +20,15 @@ import {
   type SpecState,
   type SpecWrite,
   describe as text,
+  unseenEvents,
   ZnodeSpec,
 } from '../src/znode-spec.js';
 
 const S1 = 11n;
 const S2 = 12n;
+const S3 = 13n;
 const INF = Number.POSITIVE_INFINITY;
+const CONTAINER = -(2n ** 63n);
 
 let nextId = 0;
 function call(at: number, ret: number, input: SpecInput, output: SpecOutput): CheckedCall {
@@ -378,7 +381,7 @@ function plantWrong(output: SpecOutput, twist: number): SpecOutput {
 
 /** Every order that respects real time, each op placed or (unknown ones) left out. */
 function bruteForce(calls: readonly CheckedCall[]): boolean {
-  const model = new ZnodeSpec();
+  const model = new ZnodeSpec({ closure: 'eager' });
   const search = (state: SpecState, left: readonly CheckedCall[]): boolean => {
     if (left.every((c) => c.ret === INF)) return true;
     const firstReturn = Math.min(...left.map((c) => c.ret));
@@ -441,5 +444,240 @@ describe('tier-2 checker: against a brute-force search', () => {
       }),
       { numRuns: 300, seed: 8_2025 },
     );
+  });
+});
+
+// ---- fast-check: the lazy closure of unseen events against the eager one ---------------------
+
+const LAZY_PATHS = ['/a', '/a/x', '/b'] as const;
+
+const lazyWriteArb: fc.Arbitrary<SpecWrite> = fc.oneof(
+  {
+    weight: 3,
+    arbitrary: fc
+      .record({
+        path: fc.constantFrom(...LAZY_PATHS, '/a/s-'),
+        data: fc.constantFrom('p', 'q'),
+        mode: fc.constantFrom(
+          'persistent' as const,
+          'ephemeral' as const,
+          'ephemeral' as const,
+          'ephemeral-sequential' as const,
+          'container' as const,
+          'persistent-with-ttl' as const,
+        ),
+      })
+      .map(({ path, data, mode }): SpecWrite => {
+        const sequential = path.endsWith('-') || mode === 'ephemeral-sequential';
+        const at = sequential && !path.endsWith('-') ? '/a/s-' : path;
+        const final =
+          at.endsWith('-') && mode !== 'ephemeral-sequential' ? 'persistent-sequential' : mode;
+        return {
+          type: 'create',
+          path: at,
+          data,
+          mode: final,
+          ...(final === 'persistent-with-ttl' ? { ttlMs: 1000 } : {}),
+        };
+      }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      type: fc.constant('setData' as const),
+      path: fc.constantFrom(...LAZY_PATHS),
+      data: fc.constantFrom('r', 's'),
+      version: fc.constantFrom(-1, 0),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      type: fc.constant('delete' as const),
+      path: fc.constantFrom(...LAZY_PATHS),
+      version: fc.constant(-1),
+    }),
+  },
+);
+
+const lazyInputArb: fc.Arbitrary<SpecInput> = fc.oneof(
+  {
+    weight: 4,
+    arbitrary: fc
+      .tuple(fc.constantFrom(S1, S2, S3), fc.array(lazyWriteArb, { minLength: 1, maxLength: 2 }))
+      .map(([session, ops]) => write(session, ...ops)),
+  },
+  {
+    weight: 3,
+    arbitrary: fc
+      .tuple(fc.constantFrom(...LAZY_PATHS), fc.constantFrom('getData' as const, 'exists' as const))
+      .map(([path, kind]): SpecInput => ({ kind, path })),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.constantFrom<SpecInput>(
+      { kind: 'children', path: '/', keys: null, withParent: true },
+      { kind: 'children', path: '/a', keys: null, withParent: true },
+    ),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(S1, S2).map((session): SpecInput => ({ kind: 'close', session })),
+  },
+);
+
+/**
+ * A sequential run with unseen events between its calls (an expiry or a reap the eager model
+ * offers, picked by `hidden`), each call's interval around its point; optionally one answer
+ * planted wrong.
+ */
+const lazyHistoryArb = fc
+  .array(
+    fc.record({
+      input: lazyInputArb,
+      before: fc.nat(3),
+      after: fc.nat(3),
+      unknown: fc.nat(3),
+      hidden: fc.nat(3),
+    }),
+    { minLength: 1, maxLength: 9 },
+  )
+  .chain((ops) =>
+    fc.tuple(fc.constant(ops), fc.nat(ops.length - 1), fc.nat(3), fc.boolean(), fc.boolean()),
+  );
+
+function buildWithEvents([ops, victim, twist, plant, s3Lives]: [
+  { input: SpecInput; before: number; after: number; unknown: number; hidden: number }[],
+  number,
+  number,
+  boolean,
+  boolean,
+]): { calls: CheckedCall[]; liveAtEnd: Set<bigint> } {
+  const liveAtEnd = new Set<bigint>(s3Lives ? [S3] : []);
+  let tree = initialTree();
+  const calls: CheckedCall[] = [];
+  ops.forEach((op, i) => {
+    const events = unseenEvents(tree, liveAtEnd);
+    if (op.hidden < events.length) tree = events[op.hidden] as typeof tree;
+    const point = 10 * (i + 1);
+    const ran = execute(tree, op.input);
+    tree = ran.tree;
+    const unknown =
+      op.unknown === 0 &&
+      op.input.kind !== 'getData' &&
+      op.input.kind !== 'exists' &&
+      op.input.kind !== 'children';
+    let output = unknown ? null : ran.output;
+    if (plant && i === victim && output !== null) output = plantWrong(output, twist);
+    calls.push({
+      id: i,
+      call: point - 1 - op.before * 4,
+      ret: unknown ? INF : point + 1 + op.after * 4,
+      input: op.input,
+      output,
+      describe: `op ${i}`,
+    });
+  });
+  return { calls, liveAtEnd };
+}
+
+describe('tier-2 checker: the lazy closure of unseen events', () => {
+  // Each rule of the lazy closure (znode-spec.ts, unseen-events.ts), with a history it must
+  // accept (it would be a false alarm) and one it must not (the pruning is not a pass).
+  const eph = (session: bigint, path: string): [SpecInput, SpecOutput] => [
+    write(session, create(path, '', 'ephemeral')),
+    ok(created(path, '', session)),
+  ];
+  const children = (path: string): SpecInput => ({
+    kind: 'children',
+    path,
+    keys: null,
+    withParent: true,
+  });
+
+  it('lets an unknown write succeed after an expiry no read saw', () => {
+    const history = (owner: bigint): CheckedCall[] => [
+      call(0, 1, ...eph(S1, '/e')),
+      call(2, INF, write(S2, create('/e')), null),
+      call(5, 6, getData('/e'), read(text.getData('', 0, owner))),
+    ];
+    expect(verdictOf(history(0n))).toBe('ok'); // S1 expired, then S2's create took effect
+    expect(verdictOf(history(S2))).toBe('illegal'); // no call made /e ephemeral of S2
+    const live = checkCalls(history(0n), { liveAtEnd: new Set([S1]) });
+    expect(live.stats.linIllegal).toBe(1); // S1 never expired: /e stayed S1's
+  });
+
+  it('lets an answered write succeed after an expiry no read saw, not before the expiring session answered', () => {
+    const calls = [
+      call(0, 1, ...eph(S1, '/e')),
+      call(2, 3, write(S2, create('/e')), ok(created('/e'))),
+    ];
+    expect(verdictOf(calls)).toBe('ok');
+    const s1Later = [...calls, call(4, 5, write(S1, setData('/e', 'v')), ok(text.setData(1, 1)))];
+    expect(verdictOf(s1Later)).toBe('illegal'); // S1 answered at 4..5: alive at 2..3
+  });
+
+  it('removes every ephemeral of an expired session at once, for good', () => {
+    const setup = [
+      call(0, 1, write(S1, create('/a')), ok(created('/a'))),
+      call(2, 3, ...eph(S1, '/a/x')),
+      call(2, 3, ...eph(S2, '/a/y')),
+      call(2, 3, ...eph(S2, '/a/z')),
+      call(2, 3, ...eph(S3, '/a/w')),
+    ];
+    const listing = (names: string[]): CheckedCall =>
+      call(4, 5, children('/a'), read(text.children(names, 0)));
+    expect(verdictOf([...setup, listing(['w', 'x'])])).toBe('ok'); // S2 expired
+    expect(verdictOf([...setup, listing(['x'])])).toBe('ok'); // S2 and S3 expired
+    expect(verdictOf([...setup, listing(['w', 'x', 'y'])])).toBe('illegal'); // half of S2
+    const back = call(6, 7, getData('/a/z'), read(text.getData('', 0, S2)));
+    expect(verdictOf([...setup, listing(['x']), back])).toBe('illegal'); // expiry is final
+  });
+
+  it('reaps a container only once its children are gone', () => {
+    const setup = (childMode: 'ephemeral' | 'persistent'): CheckedCall[] => [
+      call(0, 1, write(S2, create('/c', '', 'container')), ok(created('/c', '', CONTAINER))),
+      call(
+        2,
+        3,
+        write(S1, create('/c/k', '', childMode)),
+        ok(created('/c/k', '', childMode === 'ephemeral' ? S1 : 0n)),
+      ),
+    ];
+    const gone = call(4, 5, getData('/c'), read('NoNode'));
+    expect(verdictOf([...setup('ephemeral'), gone])).toBe('ok'); // S1 expired, /c reaped
+    expect(verdictOf([...setup('persistent'), gone])).toBe('illegal'); // /c/k still there
+    const live = checkCalls([...setup('ephemeral'), gone], { liveAtEnd: new Set([S1]) });
+    expect(live.stats.linIllegal).toBe(1);
+    const child = call(6, 7, getData('/c/k'), read(text.getData('', 0, S1)));
+    expect(verdictOf([...setup('ephemeral'), gone, child])).toBe('illegal');
+    // A write that notices the reap only through the expiry it waits for.
+    const recreate = call(4, 5, write(S2, create('/c')), ok(created('/c')));
+    expect(verdictOf([...setup('ephemeral'), recreate])).toBe('ok');
+    expect(verdictOf([...setup('persistent'), recreate])).toBe('illegal');
+  });
+
+  it('agrees with the eager closure on histories with expiries, reaps and unknown outcomes', () => {
+    let illegal = 0;
+    let legal = 0;
+    let expired = 0;
+    fc.assert(
+      fc.property(lazyHistoryArb, (parts) => {
+        const { calls, liveAtEnd } = buildWithEvents(parts);
+        const eager = checkCalls(calls, { liveAtEnd, closure: 'eager', statesMax: 4096 });
+        const lazy = checkCalls(calls, { liveAtEnd });
+        expect(eager.stats.linUnknown).toBe(0);
+        expect(lazy.stats.linUnknown).toBe(0);
+        if (!parts[3]) expect(lazy.stats.linIllegal, 'a sequential run is linearizable').toBe(0);
+        expect(lazy.stats.linIllegal).toBe(eager.stats.linIllegal);
+        if (lazy.stats.linIllegal === 0) legal++;
+        else illegal++;
+        if (parts[0].some((op) => op.hidden < 1)) expired++;
+      }),
+      { numRuns: 1000, seed: 8_2026 },
+    );
+    expect(legal).toBeGreaterThan(300);
+    expect(illegal).toBeGreaterThan(100);
+    expect(expired).toBeGreaterThan(300);
   });
 });
