@@ -132,6 +132,8 @@ export class CairnNode {
   private role: Role = 'follower';
   private leader: NodeId | null = null;
   private lastSnapshotIndex: LogIndex;
+  /** Compactions handed to storage, chained to run one at a time; never rejects. `close` waits. */
+  private compacting: Promise<void> = Promise.resolve();
   /**
    * The last log index this member's storage holds durably (the last entry of the last completed
    * write, or of the snapshot). Committed entries at or below it may be applied while a later
@@ -424,6 +426,7 @@ export class CairnNode {
     for (const sink of this.streams) this.streams.delete(sink);
     // Let an in-flight Ready finish its storage write before closing the storage under it.
     while (this.processing) await new Promise<void>((resolve) => this.closeWaiters.push(resolve));
+    await this.compacting;
     await this.transport.close();
     await this.storage.close();
   }
@@ -701,12 +704,15 @@ export class CairnNode {
       if (lastNew !== undefined) this.persistedIndex = lastNew.index;
     }
     if (ready.compaction !== null) {
-      // Awaited: a compaction still running when a later Ready installs a newer snapshot
-      // could switch the older one in over it (sim seed 77 with 5 voters left a member whose
-      // log started at 361 over a snapshot at 321). LevelLog orders the two itself, but the
-      // port does not promise it (docs/node.md).
-      await this.storage.compact(ready.compaction.snapshot, ready.compaction.compactTo);
-      this.lastSnapshotIndex = ready.compaction.snapshot.metadata.index;
+      // Not awaited: the DurableLog port lets a compaction overlap later writes (a stale one
+      // loses to a newer snapshot they install). One at a time; a failure stops the node.
+      const { snapshot, compactTo } = ready.compaction;
+      this.compacting = this.compacting
+        .then(() => (this.fatal === null ? this.storage.compact(snapshot, compactTo) : undefined))
+        .catch((error: unknown) =>
+          this.stop(error instanceof Error ? error : new Error(String(error))),
+        );
+      this.lastSnapshotIndex = snapshot.metadata.index;
     }
     if (this.closed) return;
     // 3. Messages that promise durability.
@@ -861,6 +867,10 @@ export class CairnNode {
     const applied = this.machine.applied;
     if (applied - this.lastSnapshotIndex < this.options.snapshotEntries) return;
     if (this.core.status().applied < applied) return;
+    // The core may hold a newer snapshot than the one restored here: received while a write
+    // was in flight, it rides the next Ready. Its log then has no term at `applied`, and
+    // `compact` would refuse a snapshot not newer than its own (sim seed 77: 321 vs 361).
+    if (this.core.term(applied) === null) return;
     const started = this.options.clock.now();
     this.core.compact({ index: applied, data: this.machine.snapshot() });
     this.lastSnapshotIndex = applied;
