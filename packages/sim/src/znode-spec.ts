@@ -1,5 +1,6 @@
 import type { CreateMode } from '@cairn/znode';
 import type { LinearModel } from './linearizability.js';
+import { addNode, exactTreeKey, hashNodes, type NodesHash, treeKey } from './spec-tree-key.js';
 import { conflicting, footprintOf, possibleEvents, type UnseenEvent } from './unseen-events.js';
 
 /**
@@ -77,6 +78,9 @@ export interface SpecTree {
   readonly dead: ReadonlySet<bigint>;
   /** Per session: answered writes not yet placed; it may expire only at 0. */
   readonly acksLeft: ReadonlyMap<bigint, number>;
+  /** The nodes' hash (`spec-tree-key.ts`). */
+  readonly hash: NodesHash;
+  /** Equal trees have equal keys; different trees almost surely differ (a 64-bit hash). */
   readonly key: string;
 }
 
@@ -135,42 +139,13 @@ export const describe = {
     `${JSON.stringify([...names].sort())}${version === null ? '' : ` v=${version}`}`,
 };
 
-function treeKey(
-  nodes: ReadonlyMap<string, SpecNode>,
-  dead: ReadonlySet<bigint>,
-  acksLeft: ReadonlyMap<bigint, number>,
-): string {
-  const parts: string[] = [];
-  for (const path of [...nodes.keys()].sort())
-    parts.push(nodeText(path, nodes.get(path) as SpecNode));
-  parts.push(`dead ${[...dead].sort().join(',')}`);
-  parts.push(
-    `acks ${[...acksLeft]
-      .filter(([, left]) => left > 0)
-      .map(([session, left]) => `${session}:${left}`)
-      .sort()
-      .join(',')}`,
-  );
-  return parts.join('\u0002');
-}
-
-/** Nodes are immutable and shared between trees: each one's text is computed once. */
-const nodeTexts = new WeakMap<SpecNode, string>();
-function nodeText(path: string, node: SpecNode): string {
-  let text = nodeTexts.get(node);
-  if (text === undefined) {
-    text = `${node.data}\u0001${node.version}\u0001${node.cversion}\u0001${node.owner}`;
-    nodeTexts.set(node, text);
-  }
-  return `${path}\u0001${text}`;
-}
-
 function makeTree(
   nodes: ReadonlyMap<string, SpecNode>,
   dead: ReadonlySet<bigint>,
   acksLeft: ReadonlyMap<bigint, number>,
+  hash: NodesHash = hashNodes(nodes),
 ): SpecTree {
-  return { nodes, dead, acksLeft, key: treeKey(nodes, dead, acksLeft) };
+  return { nodes, dead, acksLeft, hash, key: treeKey(hash, dead, acksLeft) };
 }
 
 /** The tree every Cairn cluster starts with. */
@@ -196,8 +171,29 @@ type Outcome = { ok: true; text: string } | { ok: false; code: string };
 /** A mutable working copy of one tree, for one step. */
 class Draft {
   readonly nodes: Map<string, SpecNode>;
+  private hash: NodesHash;
   constructor(tree: SpecTree) {
     this.nodes = new Map(tree.nodes);
+    this.hash = tree.hash;
+  }
+
+  /** The tree this draft has become. */
+  tree(dead: ReadonlySet<bigint>, acksLeft: ReadonlyMap<bigint, number>): SpecTree {
+    return makeTree(this.nodes, dead, acksLeft, this.hash);
+  }
+
+  private put(path: string, node: SpecNode): void {
+    const old = this.nodes.get(path);
+    if (old !== undefined) this.hash = addNode(this.hash, path, old, -1);
+    this.hash = addNode(this.hash, path, node, 1);
+    this.nodes.set(path, node);
+  }
+
+  private drop(path: string): void {
+    const old = this.nodes.get(path);
+    if (old === undefined) return;
+    this.hash = addNode(this.hash, path, old, -1);
+    this.nodes.delete(path);
   }
 
   apply(write: SpecWrite, session: bigint): Outcome {
@@ -210,7 +206,7 @@ class Draft {
         if (node === undefined) return { ok: false, code: 'NoNode' };
         if (write.version !== -1 && write.version !== node.version)
           return { ok: false, code: 'BadVersion' };
-        this.nodes.set(write.path, { ...node, data: write.data, version: node.version + 1 });
+        this.put(write.path, { ...node, data: write.data, version: node.version + 1 });
         return { ok: true, text: describe.setData(node.version + 1, byteLength(write.data)) };
       }
       case 'delete': {
@@ -251,8 +247,8 @@ class Draft {
     if (this.nodes.has(path)) return { ok: false, code: 'NodeExists' };
     if (parentNode.owner > 0n) return { ok: false, code: 'NoChildrenForEphemerals' };
     const owner = ownerOf(write, session);
-    this.nodes.set(path, { data: write.data, version: 0, cversion: 0, owner, children: [] });
-    this.nodes.set(parent, {
+    this.put(path, { data: write.data, version: 0, cversion: 0, owner, children: [] });
+    this.put(parent, {
       ...parentNode,
       cversion: parentNode.cversion + 1,
       children: [...parentNode.children, nameOf(path)].sort(),
@@ -261,12 +257,12 @@ class Draft {
   }
 
   remove(path: string): void {
-    this.nodes.delete(path);
+    this.drop(path);
     const parent = parentOf(path);
     const parentNode = this.nodes.get(parent);
     if (parentNode === undefined) return;
     const name = nameOf(path);
-    this.nodes.set(parent, {
+    this.put(parent, {
       ...parentNode,
       children: parentNode.children.filter((child) => child !== name),
     });
@@ -330,8 +326,9 @@ function stepWrite(
     }
   }
   if (output !== null && output.failedAt !== null) failed = true;
-  if (failed) return acksLeft === tree.acksLeft ? tree : makeTree(tree.nodes, tree.dead, acksLeft);
-  return makeTree(draft.nodes, tree.dead, acksLeft);
+  if (failed)
+    return acksLeft === tree.acksLeft ? tree : makeTree(tree.nodes, tree.dead, acksLeft, tree.hash);
+  return draft.tree(tree.dead, acksLeft);
 }
 
 function decrement(
@@ -352,7 +349,7 @@ function expire(tree: SpecTree, session: bigint): SpecTree {
     if (node.owner === session) draft.remove(path);
   const dead = new Set(tree.dead);
   dead.add(session);
-  return makeTree(draft.nodes, dead, tree.acksLeft);
+  return draft.tree(dead, tree.acksLeft);
 }
 
 export function readText(
@@ -395,7 +392,7 @@ export function unseenEvents(tree: SpecTree, liveAtEnd: ReadonlySet<bigint>): Sp
       if (reapable) {
         const draft = new Draft(tree);
         draft.remove(path);
-        out.push(makeTree(draft.nodes, tree.dead, tree.acksLeft));
+        out.push(draft.tree(tree.dead, tree.acksLeft));
       }
     }
   }
@@ -421,6 +418,8 @@ export interface ZnodeSpecOptions {
    * make, 2^k of them for k sessions that may expire (the obvious version, for tests).
    */
   readonly closure?: 'lazy' | 'eager';
+  /** Key trees by their whole text instead of a hash (`spec-tree-key.ts`): slower, exact. */
+  readonly exactKeys?: boolean;
 }
 
 function reapable(owner: bigint, cversion: number): boolean {
@@ -433,6 +432,7 @@ export class ZnodeSpec implements LinearModel<SpecState, SpecInput, SpecOutput> 
   private readonly acks: ReadonlyMap<bigint, number>;
   private readonly liveAtEnd: ReadonlySet<bigint>;
   private readonly lazy: boolean;
+  private readonly exactKeys: boolean;
   /** Tree key -> a small number, so a state's key is short (the memo holds many). */
   private readonly treeIds = new Map<string, number>();
 
@@ -441,6 +441,7 @@ export class ZnodeSpec implements LinearModel<SpecState, SpecInput, SpecOutput> 
     this.acks = options.acks ?? new Map();
     this.liveAtEnd = options.liveAtEnd ?? new Set();
     this.lazy = options.closure !== 'eager';
+    this.exactKeys = options.exactKeys === true;
   }
 
   init(): SpecState {
@@ -470,6 +471,10 @@ export class ZnodeSpec implements LinearModel<SpecState, SpecInput, SpecOutput> 
     return state.key;
   }
 
+  private keyOf(tree: SpecTree): string {
+    return this.exactKeys ? exactTreeKey(tree) : tree.key;
+  }
+
   /** `input` on `tree` after the unseen events it can notice (each combination of them). */
   private stepLazy(tree: SpecTree, input: SpecInput, output: SpecOutput): SpecTree[] | 'limit' {
     const events = possibleEvents(tree, this.liveAtEnd, reapable);
@@ -483,7 +488,7 @@ export class ZnodeSpec implements LinearModel<SpecState, SpecInput, SpecOutput> 
     // Each set of the events it notices, applied with the deletions they wait for (a reap waits
     // for the node's children to go): any other event commutes with the operation.
     const out: SpecTree[] = [];
-    const seen = new Set([tree.key]);
+    const seen = new Set([this.keyOf(tree)]);
     const queue = [tree];
     for (let i = 0; i < queue.length; i++) {
       const at = queue[i] as SpecTree;
@@ -496,9 +501,9 @@ export class ZnodeSpec implements LinearModel<SpecState, SpecInput, SpecOutput> 
       }
       for (const event of direct) {
         const next = deleteByEvents(at, event, events);
-        if (next === null || next === at || seen.has(next.key)) continue;
+        if (next === null || next === at || seen.has(this.keyOf(next))) continue;
         if (seen.size >= this.statesMax) return 'limit';
-        seen.add(next.key);
+        seen.add(this.keyOf(next));
         queue.push(next);
       }
     }
@@ -529,7 +534,7 @@ export class ZnodeSpec implements LinearModel<SpecState, SpecInput, SpecOutput> 
 
   private stateOf(trees: readonly SpecTree[]): SpecState | 'limit' {
     const seen = new Map<string, SpecTree>();
-    for (const tree of trees) if (!seen.has(tree.key)) seen.set(tree.key, tree);
+    for (const tree of trees) if (!seen.has(this.keyOf(tree))) seen.set(this.keyOf(tree), tree);
     if (seen.size > this.statesMax) return 'limit';
     return this.keyed(seen);
   }
@@ -539,15 +544,15 @@ export class ZnodeSpec implements LinearModel<SpecState, SpecInput, SpecOutput> 
     const seen = new Map<string, SpecTree>();
     const queue: SpecTree[] = [];
     for (const tree of trees)
-      if (!seen.has(tree.key)) {
-        seen.set(tree.key, tree);
+      if (!seen.has(this.keyOf(tree))) {
+        seen.set(this.keyOf(tree), tree);
         queue.push(tree);
       }
     for (let i = 0; i < queue.length; i++) {
       for (const after of unseenEvents(queue[i] as SpecTree, this.liveAtEnd)) {
-        if (seen.has(after.key)) continue;
+        if (seen.has(this.keyOf(after))) continue;
         if (seen.size >= this.statesMax) return 'limit';
-        seen.set(after.key, after);
+        seen.set(this.keyOf(after), after);
         queue.push(after);
       }
     }
@@ -581,7 +586,7 @@ function applyEvent(tree: SpecTree, event: UnseenEvent): SpecTree | null {
   if (node === undefined || node.children.length > 0) return null;
   const draft = new Draft(tree);
   draft.remove(event.path);
-  return makeTree(draft.nodes, tree.dead, tree.acksLeft);
+  return draft.tree(tree.dead, tree.acksLeft);
 }
 
 /** The tree once `event` happened, after the events it waits for; null if it cannot. */
@@ -665,13 +670,13 @@ export function execute(tree: SpecTree, input: SpecInput): { tree: SpecTree; out
         const all = input.ops.map((_, j) => (j < i ? 'Ok' : j === i ? result.code : '-'));
         const acksLeft = decrement(tree.acksLeft, input.session);
         return {
-          tree: makeTree(tree.nodes, tree.dead, acksLeft),
+          tree: makeTree(tree.nodes, tree.dead, acksLeft, tree.hash),
           output: { kind: 'write', texts: all, failedAt },
         };
       }
       const acksLeft = decrement(tree.acksLeft, input.session);
       return {
-        tree: makeTree(draft.nodes, tree.dead, acksLeft),
+        tree: draft.tree(tree.dead, acksLeft),
         output: { kind: 'write', texts, failedAt: null },
       };
     }

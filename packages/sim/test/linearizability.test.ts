@@ -12,6 +12,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type CheckedCall, checkCalls } from '../src/lin-checker.js';
 import { searchLinearization } from '../src/linearizability.js';
+import { exactTreeKey } from '../src/spec-tree-key.js';
 import {
   execute,
   initialTree,
@@ -264,6 +265,37 @@ describe('tier-2 checker: hand-written histories', () => {
     const verdict = checkCalls(calls);
     expect(verdict.stats.linPartitions).toBe(2);
     expect(verdict.stats.linIllegal).toBe(0);
+  });
+
+  it('keys trees by a hash of their nodes, and checks an illegal verdict again with exact keys', () => {
+    const tree = initialTree();
+    const ab = execute(execute(tree, write(S1, create('/a'))).tree, write(S1, create('/b'))).tree;
+    const ba = execute(execute(tree, write(S1, create('/b'))).tree, write(S1, create('/a'))).tree;
+    expect(ab.key).toBe(ba.key);
+    expect(exactTreeKey(ab)).toBe(exactTreeKey(ba));
+    const changed = execute(ab, write(S1, setData('/a', 'x'))).tree;
+    const back = execute(changed, write(S1, setData('/a', ''))).tree;
+    expect(changed.key).not.toBe(ab.key);
+    expect(back.key).not.toBe(ab.key); // the version moved on
+    const gone = execute(ab, write(S1, { type: 'delete', path: '/b', version: -1 })).tree;
+    const trees = [tree, ab, ba, changed, back, gone, execute(tree, write(S1, create('/a'))).tree];
+    for (const one of trees)
+      for (const other of trees)
+        expect(one.key === other.key).toBe(exactTreeKey(one) === exactTreeKey(other));
+    // A stale read: illegal, and searched twice (hashed keys, then exact keys).
+    const calls = [
+      call(0, 1, write(S1, create('/a', 'v')), ok(created('/a', 'v'))),
+      call(2, 3, write(S1, setData('/a', 'w')), ok(text.setData(1, 1))),
+      call(4, 5, getData('/a'), read(text.getData('v', 0, 0n))),
+    ];
+    const verdict = checkCalls(calls);
+    expect(verdict.stats.linIllegal).toBe(1);
+    const bare = searchLinearization(
+      new ZnodeSpec({ exactKeys: true }),
+      calls.map((c, id) => ({ id, call: c.call, ret: c.ret, input: c.input, output: c.output })),
+    );
+    expect(bare.result).toBe('illegal');
+    expect(verdict.stats.linSteps).toBe(2 * bare.steps);
   });
 
   it('answers unknown, not forever, when the search budget runs out', () => {
