@@ -33,8 +33,18 @@ export const MEMBERSHIP_SHAPE: RunShape = {
   options: { voters: 3, learner: true, membership: true, safetyMs: 2000 },
 };
 
+/**
+ * Racing elections with voters that die right after a vote and come back in the same term
+ * (`SimulationOptions.splitVote`, `split-vote.ts`): the schedule that finds the `forgetVote`
+ * plant (`pnpm sim --shape split-vote`).
+ */
+export const SPLIT_VOTE_SHAPE: RunShape = {
+  name: 'split-vote: 3 voters, leaders deposed, crashes right after a vote',
+  options: { voters: 3, splitVote: true, safetyMs: 2000 },
+};
+
 /** Every shape a seed may run with. */
-export const ALL_SHAPES: readonly RunShape[] = [...SHAPES, MEMBERSHIP_SHAPE];
+export const ALL_SHAPES: readonly RunShape[] = [...SHAPES, MEMBERSHIP_SHAPE, SPLIT_VOTE_SHAPE];
 
 /**
  * The shape seed `seed` runs with: a function of the seed alone, so a seed replays by itself.

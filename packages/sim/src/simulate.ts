@@ -1,7 +1,12 @@
 import { reportedCversion } from '@cairn/znode';
 import { installApplyTap } from './apply-tap.js';
 import { SimCluster } from './cluster.js';
-import { type CrashPointOptions, drawCrashPoint } from './crash-points.js';
+import {
+  CRASH_POINTS,
+  type CrashPointOptions,
+  crashPointCounter,
+  drawCrashPoint,
+} from './crash-points.js';
 import { History } from './history.js';
 import { checkHistory, describeRead } from './history-checker.js';
 import { checkLinearizability } from './lin-checker.js';
@@ -9,6 +14,7 @@ import { describeStat } from './model.js';
 import type { Plant } from './plant.js';
 import type { Violation } from './raft-checker.js';
 import { Rng } from './rng.js';
+import { splitVotePhase } from './split-vote.js';
 import { Client } from './workload.js';
 
 /** Which faults a run may inject; each run draws its own mix from its seed (swarm testing). */
@@ -33,6 +39,13 @@ export interface SimulationOptions {
    * In the CI batch as `MEMBERSHIP_SHAPE` (`batch.ts`); the liveness phase adds a member left removed back.
    */
   readonly membership?: boolean;
+  /**
+   * The split-vote fault schedule (`split-vote.ts`) instead of the general one: the leader is
+   * deposed again and again while the others, armed to die right after a vote and come back in
+   * the same term, race for its place over lossy, slow links. In the CI batch as
+   * `SPLIT_VOTE_SHAPE` (`batch.ts`); it is what finds the `forgetVote` plant.
+   */
+  readonly splitVote?: boolean;
   readonly clients?: number;
   /** Virtual milliseconds of faults and traffic. Default 4000. */
   readonly safetyMs?: number;
@@ -136,10 +149,17 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     }
     const active = new Set(enabled);
     if (options.learner && options.membership) active.add('membership');
-    await safetyPhase(sim, faultRng, active, options.safetyMs ?? 4000, notes, faultCounts, {
-      rng: rng.fork('crash-points'),
-      ...options.crashPoints,
-    });
+    if (options.splitVote === true) {
+      notes[0] = 'faults: split-vote';
+      await splitVotePhase(sim, rng.fork('split-vote'), options.safetyMs ?? 4000, (name, line) => {
+        faultCounts[name] = (faultCounts[name] ?? 0) + 1;
+        sim.trace.add(line);
+      });
+    } else
+      await safetyPhase(sim, faultRng, active, options.safetyMs ?? 4000, notes, faultCounts, {
+        rng: rng.fork('crash-points'),
+        ...options.crashPoints,
+      });
     await livenessPhase(
       sim,
       clients,
@@ -239,6 +259,8 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     runs: 1,
     ...faultCounts,
     ...sim.coverage,
+    // Every crash point is a counter, 0 when it never fired, so a summary lists each one.
+    ...Object.fromEntries(CRASH_POINTS.map((point) => [crashPointCounter(point), 0])),
     ...sim.crashPointCounts,
     crashes: sim.stats.crashes,
     restarts: sim.stats.restarts,

@@ -24,6 +24,7 @@ const SHAPES: readonly { name: string; options: Omit<SimulationOptions, 'seed'> 
     name: '3 voters, membership changes',
     options: { voters: 3, learner: true, membership: true },
   },
+  { name: '3 voters, split votes', options: { voters: 3, splitVote: true } },
 ];
 
 for (const shape of SHAPES) {
