@@ -1,28 +1,33 @@
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import type { Message, NodeId, Transport } from '@cairn/raft';
+import { Connection, type ConnectionOwner } from './connection.js';
 import { TransportError } from './errors.js';
-import { InboundConnection } from './inbound-connection.js';
 import {
   parseAddress,
   type ResolvedOptions,
   resolveOptions,
   type TcpTransportOptions,
 } from './options.js';
-import { OutboundLink } from './outbound-link.js';
+import { PeerLink } from './peer-link.js';
+import { newNonce } from './wire.js';
 
 /**
- * Raft messages over TCP, or TLS with mutual certificate checks. See `OutboundLink` for the
- * connection rule (one connection per ordered pair of nodes, dialed by the sender) and
- * `InboundConnection` for the handshake. `send` never blocks and never throws for an unknown
- * or unreachable peer; `close` leaves no socket, listener or timer behind.
+ * Raft messages over TCP, or TLS with mutual certificate checks. One connection per pair of
+ * members, carrying both directions, dialed by the lower node id (`PeerLink` has the rule, and
+ * how the higher id asks for it); `Connection` has the handshake. `send` never blocks and never
+ * throws for an unknown or unreachable peer; `close` leaves no socket, listener or timer behind.
  */
 export class TcpTransport implements Transport {
   private readonly options: ResolvedOptions;
-  private readonly links = new Map<NodeId, OutboundLink>();
-  private readonly inbound = new Map<NodeId, InboundConnection>();
-  /** Every socket not yet closed, so `close` can wait for all of them. */
-  private readonly sockets = new Set<net.Socket>();
+  /** A fresh random id per instance: lets a peer tell our restart from a lost connection. */
+  private readonly incarnation = newNonce();
+  /** Invariant: one link per entry of `options.peers`, and no other. */
+  private readonly links = new Map<NodeId, PeerLink>();
+  /** Every connection not yet closed, so `close` can wait for all of them. */
+  private readonly connections = new Set<Connection>();
+  /** Raw sockets under a TLS handshake still in progress: `close` must end them too. */
+  private readonly rawSockets = new Set<net.Socket>();
   private server: net.Server | null = null;
   private messageHandler: (message: Message) => void = () => {};
   private unreachableHandler: (peer: NodeId) => void = () => {};
@@ -31,6 +36,8 @@ export class TcpTransport implements Transport {
 
   constructor(options: TcpTransportOptions) {
     this.options = resolveOptions(options);
+    for (const [peer, address] of this.options.peers)
+      this.links.set(peer, this.newLink(peer, address));
   }
 
   onMessage(handler: (message: Message) => void): void {
@@ -41,7 +48,7 @@ export class TcpTransport implements Transport {
     this.unreachableHandler = handler;
   }
 
-  /** Listens; outbound connections open lazily, on the first message for each peer. */
+  /** Listens; connections open lazily, on the first message for a peer from either side. */
   async start(): Promise<void> {
     if (this.state !== 'new')
       throw new TransportError('ConfigInvalid', `start() when ${this.state}`);
@@ -69,8 +76,8 @@ export class TcpTransport implements Transport {
   }
 
   /**
-   * Adds a peer or moves it (the `Transport` port's contract). A move drops the connection to
-   * the old address and redials the new one at once, keeping what is queued. Throws
+   * Adds a peer or moves it (the `Transport` port's contract). A move drops the connection
+   * with the peer and reaches it at the new address at once, keeping what is queued. Throws
    * `ConfigInvalid` for an address that is not `host:port`.
    */
   setPeer(peer: number, address: string): void {
@@ -78,27 +85,43 @@ export class TcpTransport implements Transport {
     const id = peer as NodeId;
     if (id === this.options.nodeId) return;
     this.options.peers.set(id, parsed);
-    this.links.get(id)?.setAddress(parsed);
+    const link = this.links.get(id);
+    if (link !== undefined) {
+      link.setAddress(parsed);
+      return;
+    }
+    const added = this.newLink(id, parsed);
+    this.links.set(id, added);
+    if (this.state === 'started') added.start();
   }
 
   /**
-   * Forgets a peer: its queue is dropped, its connections in both directions close, and its
-   * handshakes are refused (unknown node id) until `setPeer` adds it again.
+   * Forgets a peer: its queue is dropped, the connection with it closes, and its handshakes
+   * are refused (unknown node id) until `setPeer` adds it again.
    */
   removePeer(peer: number): void {
     const id = peer as NodeId;
     this.options.peers.delete(id);
     this.links.get(id)?.close();
     this.links.delete(id);
-    this.inbound.get(id)?.destroy();
+  }
+
+  /**
+   * Connections this transport holds (open or in a handshake), by who dialed them: for tests
+   * and diagnostics. Between two members in steady state: one, dialed by the lower id.
+   */
+  connectionCounts(): { dialed: number; accepted: number } {
+    let dialed = 0;
+    for (const connection of this.connections) if (connection.role !== 'accept') dialed++;
+    return { dialed, accepted: this.connections.size - dialed };
   }
 
   send(messages: readonly Message[]): void {
     if (this.state === 'closed') return;
-    const touched = new Set<OutboundLink>();
+    const touched = new Set<PeerLink>();
     for (const message of messages) {
-      const link = this.linkTo(message.to);
-      if (link === null) {
+      const link = this.links.get(message.to);
+      if (link === undefined) {
         this.options.onEvent({
           code: 'UnknownPeer',
           peer: message.to,
@@ -117,11 +140,12 @@ export class TcpTransport implements Transport {
     if (this.state === 'closed') return;
     this.state = 'closed';
     for (const link of this.links.values()) link.close();
-    for (const connection of this.inbound.values()) connection.destroy();
-    const closed = [...this.sockets].map(
+    const sockets = [...this.rawSockets, ...[...this.connections].map((c) => c.socket)];
+    const closed = sockets.map(
       (socket) => new Promise<void>((resolve) => socket.once('close', () => resolve())),
     );
-    for (const socket of this.sockets) socket.destroy();
+    for (const connection of this.connections) connection.release();
+    for (const socket of this.rawSockets) socket.destroy();
     const server = this.server;
     this.server = null;
     if (server !== null) {
@@ -130,29 +154,58 @@ export class TcpTransport implements Transport {
     await Promise.all(closed);
   }
 
-  private linkTo(peer: NodeId): OutboundLink | null {
-    const existing = this.links.get(peer);
-    if (existing !== undefined) return existing;
-    const address = this.options.peers.get(peer);
-    if (address === undefined) return null;
-    const link = new OutboundLink(
+  private newLink(peer: NodeId, address: { host: string; port: number }): PeerLink {
+    return new PeerLink(
       {
         options: this.options,
-        track: (socket) => this.track(socket),
+        incarnation: this.incarnation,
+        track: (connection) => this.track(connection),
+        deliver: (message) => {
+          if (this.state !== 'closed') this.messageHandler(message);
+        },
         unreachable: (id) => this.unreachableHandler(id),
       },
       peer,
       address,
     );
-    this.links.set(peer, link);
-    if (this.state === 'started') link.start();
-    return link;
   }
 
-  private track(socket: net.Socket): void {
-    this.sockets.add(socket);
-    socket.once('close', () => this.sockets.delete(socket));
+  private track(connection: Connection): void {
+    this.connections.add(connection);
+    connection.socket.once('close', () => this.connections.delete(connection));
   }
+
+  /**
+   * Owns an accepted connection until its Hello passes: a connect from a lower id goes to that
+   * peer's link, a solicit from a higher id is answered (the link dials) and ended here.
+   * Refusals before that are reported here, with no peer link involved.
+   */
+  private readonly acceptor: ConnectionOwner = {
+    opened: (connection, hello) => {
+      const link = connection.peer === null ? undefined : this.links.get(connection.peer);
+      if (hello === null || link === undefined || this.state !== 'started') {
+        connection.release();
+        return;
+      }
+      if (hello.nodeId > this.options.nodeId) {
+        connection.endSolicit();
+        link.solicited(hello);
+      } else {
+        link.adopt(connection);
+      }
+    },
+    message: () => {},
+    drained: () => {},
+    closed: (connection, failure) => {
+      if (connection.released || failure === null) return;
+      this.options.onEvent({
+        code: failure.code,
+        peer: connection.peer,
+        direction: 'inbound',
+        detail: failure.message,
+      });
+    },
+  };
 
   private createServer(): net.Server {
     const accept = (socket: net.Socket): void => {
@@ -160,25 +213,8 @@ export class TcpTransport implements Transport {
         socket.destroy();
         return;
       }
-      this.track(socket);
-      new InboundConnection(
-        {
-          options: this.options,
-          deliver: (message) => {
-            if (this.state !== 'closed') this.messageHandler(message);
-          },
-          register: (peer, connection) => {
-            const older = this.inbound.get(peer);
-            this.inbound.set(peer, connection);
-            // A peer that redialed (it restarted, or its old connection is half-dead).
-            older?.destroy();
-          },
-          unregister: (peer, connection) => {
-            if (this.inbound.get(peer) === connection) this.inbound.delete(peer);
-          },
-        },
-        socket,
-      );
+      const context = { options: this.options, incarnation: this.incarnation };
+      this.track(new Connection(context, socket, 'accept', this.acceptor, null));
     };
     const { tls: tlsOptions } = this.options;
     if (tlsOptions === null) return net.createServer(accept);
@@ -193,7 +229,10 @@ export class TcpTransport implements Transport {
       accept,
     );
     // The raw socket under a TLS handshake still in progress: `close` must end it too.
-    server.on('connection', (socket: net.Socket) => this.track(socket));
+    server.on('connection', (socket: net.Socket) => {
+      this.rawSockets.add(socket);
+      socket.once('close', () => this.rawSockets.delete(socket));
+    });
     // Any failure before 'secureConnection' is a refused TLS handshake. Node does not always
     // say why (a client certificate from another CA surfaces as "socket hang up" under TLS 1.3).
     server.on('tlsClientError', (error: Error) => {

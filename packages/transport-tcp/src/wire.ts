@@ -3,19 +3,31 @@ import { TransportError } from './errors.js';
 import { FRAME_HEADER_BYTES } from './frame-decoder.js';
 
 /**
- * The peer wire protocol, version 3. Every frame is a 4-byte big-endian length, then a payload
+ * The peer wire protocol, version 4. Every frame is a 4-byte big-endian length, then a payload
  * whose first byte is its kind:
  *
- *   Challenge  acceptor -> dialer, first frame: JSON {version, clusterId, nodeId, nonce}
- *   Hello      dialer -> acceptor, first frame: JSON {version, clusterId, nodeId, to, nonce, proof}
+ *   Challenge  acceptor -> dialer, first frame: JSON {version, clusterId, nodeId, incarnation,
+ *              nonce}
+ *   Hello      dialer -> acceptor, first frame: JSON {version, clusterId, nodeId, to,
+ *              incarnation, latest, nonce, proof}
  *   Welcome    acceptor -> dialer, once the Hello passed: JSON {proof}; the dialer sends
  *              nothing else until it has checked it
- *   Message    dialer -> acceptor: the core's codec bytes of one message (`encodeMessage`:
- *              its own format version byte, then binary Append, AppendResponse, Heartbeat and
+ *   Message    either way: the core's codec bytes of one message (`encodeMessage`: its own
+ *              format version byte, then binary Append, AppendResponse, Heartbeat and
  *              HeartbeatResponse bodies, msgpack for the rest)
- *   SnapBegin  u32 stream id, f64 total data bytes, then the codec bytes of the Snapshot message
- *              with empty `snapshot.data`
- *   SnapChunk  u32 stream id, then the next slice of `snapshot.data`
+ *   SnapBegin  either way: u32 stream id, f64 total data bytes, then the codec bytes of the
+ *              Snapshot message with empty `snapshot.data`
+ *   SnapChunk  either way: u32 stream id, then the next slice of `snapshot.data`
+ *
+ * One connection per pair of members, carrying both directions: the lower node id dials it
+ * (a "connect"). The higher id never carries messages on a connection it dialed: when it has
+ * messages and no connection it dials only to ask for one (a "solicit": a Hello from the higher
+ * id, answered by a Welcome, then closed), and the lower id then dials. `incarnation` is a fresh
+ * random id of each transport instance; `latest` (solicits only, else null) is the Challenge
+ * nonce of the last connection the soliciting node took from this peer in this incarnation.
+ * With them the lower id tells a solicit from a peer that lost its connection (same
+ * incarnation, `latest` names the connection it holds) or restarted (another incarnation),
+ * after which it drops what it holds and dials, from one that crossed its newer dial (ignored).
  *
  * With a cluster secret both ends prove they hold it (`handshakeProof`): the dialer's proof
  * covers the acceptor's fresh nonce, the acceptor's covers the dialer's, and each names its
@@ -23,11 +35,12 @@ import { FRAME_HEADER_BYTES } from './frame-decoder.js';
  * fails on the next connection (the other side's nonce is new), and one side's proof cannot
  * be reflected back as the other's. Without a secret both proofs are null.
  *
- * Version 2 had no Welcome (only the dialer proved the secret); version 1 carried bare msgpack
- * maps. Both ends refuse another version in the handshake, so a mixed cluster reports
- * `HandshakeRefused` naming it instead of failing later.
+ * Version 3 had one connection per direction (the dialer alone sent messages); version 2 had
+ * no Welcome (only the dialer proved the secret); version 1 carried bare msgpack maps. Both
+ * ends refuse another version in the handshake, so a mixed cluster reports `HandshakeRefused`
+ * naming it instead of failing later.
  */
-export const WIRE_VERSION = 3;
+export const WIRE_VERSION = 4;
 
 export const FrameKind = {
   Challenge: 1,
@@ -48,6 +61,8 @@ export interface Challenge {
   version: number;
   clusterId: string;
   nodeId: number;
+  /** The acceptor's transport instance, a fresh random id per process start. */
+  incarnation: string;
   nonce: string;
 }
 
@@ -56,6 +71,13 @@ export interface Hello {
   clusterId: string;
   nodeId: number;
   to: number;
+  /** The dialer's transport instance (see `Challenge.incarnation`). */
+  incarnation: string;
+  /**
+   * In a solicit (a Hello from the higher id): the Challenge nonce of the last connection the
+   * dialer took from `to` in this incarnation, or null if none. Null in a connect.
+   */
+  latest: string | null;
   /** The dialer's fresh nonce, which the acceptor's Welcome proof must cover. */
   nonce: string;
   proof: string | null;
@@ -144,6 +166,7 @@ const isId = (v: unknown): v is number => typeof v === 'number' && Number.isSafe
 const isProof = (v: unknown): v is string | null => v === null || isString(v);
 /** At least 128 bits in hex: a peer cannot weaken the other side's freshness with a short one. */
 const isNonce = (v: unknown): v is string => typeof v === 'string' && /^[0-9a-f]{32,64}$/.test(v);
+const isLatest = (v: unknown): v is string | null => v === null || isNonce(v);
 
 export function decodeChallenge(payload: Buffer): Challenge {
   const v = parseJson(payload, FrameKind.Challenge, 'Challenge');
@@ -151,6 +174,7 @@ export function decodeChallenge(payload: Buffer): Challenge {
     version: field(v.version, isId, 'version'),
     clusterId: field(v.clusterId, isString, 'clusterId'),
     nodeId: field(v.nodeId, isId, 'nodeId'),
+    incarnation: field(v.incarnation, isNonce, 'incarnation'),
     nonce: field(v.nonce, isNonce, 'nonce'),
   };
 }
@@ -162,6 +186,8 @@ export function decodeHello(payload: Buffer): Hello {
     clusterId: field(v.clusterId, isString, 'clusterId'),
     nodeId: field(v.nodeId, isId, 'nodeId'),
     to: field(v.to, isId, 'to'),
+    incarnation: field(v.incarnation, isNonce, 'incarnation'),
+    latest: field(v.latest, isLatest, 'latest'),
     nonce: field(v.nonce, isNonce, 'nonce'),
     proof: field(v.proof, isProof, 'proof'),
   };

@@ -1,6 +1,8 @@
 import { once } from 'node:events';
 import * as net from 'node:net';
+import { FrameDecoder } from '../src/frame-decoder.js';
 import type { TransportEvent } from '../src/index.js';
+import { HANDSHAKE_BYTES_MAX } from '../src/wire.js';
 
 /** Loopback only, in every test. */
 export const LOOPBACK = '127.0.0.1';
@@ -50,4 +52,31 @@ export function eventLog(): {
 } {
   const events: TransportEvent[] = [];
   return { events, listener: (event) => events.push(event) };
+}
+
+/** Reads frames (handshake-sized by default) from a raw socket, one at a time. */
+export function frames(
+  socket: net.Socket,
+  frameBytesMax = HANDSHAKE_BYTES_MAX,
+): { next(): Promise<Buffer>; all: Buffer[] } {
+  const decoder = new FrameDecoder(frameBytesMax);
+  const all: Buffer[] = [];
+  const waiting: ((frame: Buffer) => void)[] = [];
+  socket.on('data', (chunk: Buffer) => {
+    decoder.push(chunk);
+    for (let f = decoder.next(); f !== null; f = decoder.next()) {
+      all.push(f);
+      waiting.shift()?.(f);
+    }
+  });
+  let read = 0;
+  return {
+    all,
+    next: () => {
+      const ready = all[read];
+      read++;
+      if (ready !== undefined) return Promise.resolve(ready);
+      return new Promise((resolve) => waiting.push(resolve));
+    },
+  };
 }

@@ -1,11 +1,12 @@
 // Real sockets on 127.0.0.1 between processes (STYLE.md §9.7, issue 4's transport tests). This
-// process runs node 1; a child process (test/peer-process.ts) runs node 2 and echoes every
-// message back. It proves: order per link across processes; reconnection after the child is
-// SIGKILLed and restarted on the same port; that garbage bytes, a giant length prefix and an
-// undecodable frame from a raw socket close that connection alone while node 2 keeps serving
-// node 1; that a peer of another cluster, of another wire version (version 1 spoke bare msgpack
-// messages) or with a bad secret is refused; and that TLS with a
-// certificate from another CA is refused while the cluster CA's certificates work. Waits are
+// process runs node 1 (node 2 in one test); a child process (test/peer-process.ts) runs the other
+// member and echoes every message back. It proves: order per link across processes;
+// reconnection after the child is SIGKILLed and restarted on the same port; order across that
+// switch to a new connection, with the child as the acceptor (higher id) and as the dialer
+// (lower id); that garbage bytes, a giant length prefix and an undecodable frame from a raw
+// socket close that connection alone while the child keeps serving node 1; that a peer of
+// another cluster, of another wire version or with a bad secret is refused; and that TLS with
+// a certificate from another CA is refused while the cluster CA's certificates work. Waits are
 // bounded polls; nothing asserts a duration.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -126,7 +127,17 @@ async function rawClient(port: number): Promise<{ socket: net.Socket; closed: Pr
 
 function hello(clusterId: string, nodeId: number, to: number, version = WIRE_VERSION): Buffer {
   const nonce = 'ab'.repeat(16);
-  return encodeJson(FrameKind.Hello, { version, clusterId, nodeId, to, nonce, proof: null });
+  const incarnation = 'cd'.repeat(16);
+  return encodeJson(FrameKind.Hello, {
+    version,
+    clusterId,
+    nodeId,
+    to,
+    incarnation,
+    latest: null,
+    nonce,
+    proof: null,
+  });
 }
 
 afterEach(async () => {
@@ -171,36 +182,79 @@ describe('TcpTransport between processes on 127.0.0.1', () => {
     expect(back).toBe(true);
   });
 
+  // Node 1 in this process streams numbered Heartbeats to the child, which echoes them; the
+  // child is SIGKILLed mid-stream and restarted on its port. Whichever side dials (the lower
+  // id), the echoes that come back (both directions, across the switch to a new connection)
+  // are strictly increasing: a message may be lost, never delivered after a later one.
+  for (const [what, localId, childId] of [
+    ['the higher id (the acceptor)', 1, 2],
+    ['the lower id (the dialer)', 2, 1],
+  ] as const) {
+    it(`keeps order across a connection switch when ${what} restarts mid-stream`, async () => {
+      const [pl, pc] = await freePorts(2);
+      const peers = { [localId]: `${LOOPBACK}:${pl}`, [childId]: `${LOOPBACK}:${pc}` };
+      const config = { nodeId: childId, clusterId: CLUSTER, listen: peers[childId], peers };
+      await spawnPeer(config);
+      const local = await startLocal({ nodeId: localId, listen: peers[localId] ?? '', peers });
+      let next = 0;
+      let streaming = true;
+      const stream = (async () => {
+        while (streaming) {
+          local.transport.send(
+            Array.from({ length: 5 }, () => heartbeat(localId, childId, next++)),
+          );
+          await new Promise((resolve) => setTimeout(resolve, 2));
+        }
+      })();
+      try {
+        expect(await waitUntil(() => local.inbox.length >= 200)).toBe(true);
+        const [child] = [...running];
+        await child?.stop('SIGKILL');
+        expect(await waitUntil(() => local.unreachable.includes(childId))).toBe(true);
+        const beforeRestart = local.inbox.length;
+        await spawnPeer(config);
+        expect(await waitUntil(() => local.inbox.length >= beforeRestart + 200)).toBe(true);
+      } finally {
+        streaming = false;
+        await stream;
+      }
+      const echoed = commits(local.inbox);
+      const ordered = echoed.every((commit, i) => i === 0 || commit > (echoed[i - 1] as number));
+      expect(ordered, `echoes out of order: ${echoed.join(',')}`).toBe(true);
+    });
+  }
+
   it('closes a connection that sends garbage, a giant length prefix or an undecodable frame, and keeps serving the others', async () => {
     const [p1, p2, p3] = await freePorts(3);
     const peers = { 1: `${LOOPBACK}:${p1}`, 2: `${LOOPBACK}:${p2}`, 3: `${LOOPBACK}:${p3}` };
-    const peer = await spawnPeer({ nodeId: 2, clusterId: CLUSTER, listen: peers[2], peers });
+    // The child is node 3, so a raw client claiming node 2 (a lower id) dials as a member would.
+    const peer = await spawnPeer({ nodeId: 3, clusterId: CLUSTER, listen: peers[3], peers });
     const local = await startLocal({ listen: peers[1], peers });
-    local.transport.send([heartbeat(1, 2, 1)]);
+    local.transport.send([heartbeat(1, 3, 1)]);
     expect(await waitUntil(() => local.inbox.length === 1)).toBe(true);
 
     // Before any handshake: bytes that are not a frame (an HTTP request: 'GET ' as a length).
-    const garbage = await rawClient(p2 as number);
+    const garbage = await rawClient(p3 as number);
     garbage.socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
     await garbage.closed;
-    // After a valid handshake as node 3: a length prefix of 4 GiB - 1.
-    const giant = await rawClient(p2 as number);
-    giant.socket.write(hello(CLUSTER, 3, 2));
+    // After a valid handshake as node 2: a length prefix of 4 GiB - 1.
+    const giant = await rawClient(p3 as number);
+    giant.socket.write(hello(CLUSTER, 2, 3));
     giant.socket.write(Buffer.from([0xff, 0xff, 0xff, 0xff, 1, 2, 3]));
     await giant.closed;
     // After a valid handshake: a Message frame whose bytes are not a message.
-    const malformed = await rawClient(p2 as number);
-    malformed.socket.write(hello(CLUSTER, 3, 2));
+    const malformed = await rawClient(p3 as number);
+    malformed.socket.write(hello(CLUSTER, 2, 3));
     malformed.socket.write(frame(FrameKind.Message, Buffer.from([0xc1, 0x00, 0x13, 0x37])));
     await malformed.closed;
     // A well-formed message that claims another sender than the handshake named.
-    const spoof = await rawClient(p2 as number);
-    spoof.socket.write(hello(CLUSTER, 3, 2));
+    const spoof = await rawClient(p3 as number);
+    spoof.socket.write(hello(CLUSTER, 2, 3));
     const { encodeMessage } = await import('@cairn/raft');
-    spoof.socket.write(frame(FrameKind.Message, encodeMessage(heartbeat(1, 2, 666))));
+    spoof.socket.write(frame(FrameKind.Message, encodeMessage(heartbeat(1, 3, 666))));
     await spoof.closed;
 
-    local.transport.send([heartbeat(1, 2, 2)]);
+    local.transport.send([heartbeat(1, 3, 2)]);
     expect(await waitUntil(() => local.inbox.length === 2)).toBe(true);
     expect(commits(local.inbox)).toEqual([1, 2]);
     const codes = peer
