@@ -30,10 +30,18 @@ export interface Footprint {
   readonly sessions: Set<bigint>;
 }
 
-/** An unseen event: a session `s` expires, or the node at `path` is reaped. */
+/** An unseen event: session `session` expires, or the node at `path` is reaped. */
 export type UnseenEvent =
-  | { readonly kind: 'expire'; readonly session: bigint; readonly footprint: Footprint }
-  | { readonly kind: 'reap'; readonly path: string; readonly footprint: Footprint };
+  | { readonly kind: 'expire'; readonly session: bigint }
+  | { readonly kind: 'reap'; readonly path: string };
+
+/** What decides which events may happen (fixed for one sub-history). */
+export interface EventRules {
+  /** Sessions alive at the end of the history: they never expire. */
+  readonly liveAtEnd: ReadonlySet<bigint>;
+  /** Whether a node with this owner and child counter may be reaped once childless. */
+  reapable(owner: bigint, cversion: number): boolean;
+}
 
 const SEQUENTIAL = new Set<CreateMode>([
   'persistent-sequential',
@@ -44,6 +52,10 @@ const SEQUENTIAL = new Set<CreateMode>([
 function parentOf(path: string): string {
   const at = path.lastIndexOf('/');
   return at <= 0 ? '/' : path.slice(0, at);
+}
+
+function childPath(parent: string, name: string): string {
+  return parent === '/' ? `/${name}` : `${parent}/${name}`;
 }
 
 function footprint(paths: string[] = [], lists: string[] = [], sessions: bigint[] = []): Footprint {
@@ -86,46 +98,53 @@ export function footprintOf(tree: SpecTree, input: SpecInput): Footprint {
   }
 }
 
-/** Whether two footprints conflict (the actions may not commute). */
-function conflicts(a: Footprint, b: Footprint): boolean {
-  for (const session of b.sessions) if (a.sessions.has(session)) return true;
-  for (const path of b.paths) if (a.paths.has(path) || a.lists.has(parentOf(path))) return true;
-  if (b.lists.size > 0) for (const path of a.paths) if (b.lists.has(parentOf(path))) return true;
-  return false;
+function expirable(tree: SpecTree, session: bigint, rules: EventRules): boolean {
+  if (tree.dead.has(session) || rules.liveAtEnd.has(session)) return false;
+  return (tree.acksLeft.get(session) ?? 0) === 0;
 }
 
 /**
- * The events that may ever happen from `tree` on: expiries of sessions that own ephemerals,
- * are not dead, not alive at the end and have no answered write left to place; reaps of
- * containers that once had a child and of TTL nodes (with children or not: see above).
+ * The event that deletes the node at `path`, if one may (now or once the node's children are
+ * gone): its session's expiry for an ephemeral, a reap for a container that had a child or a
+ * TTL node. Null for any other node, or none at `path`.
  */
-export function possibleEvents(
-  tree: SpecTree,
-  liveAtEnd: ReadonlySet<bigint>,
-  isReapable: (owner: bigint, cversion: number) => boolean,
-): UnseenEvent[] {
-  const ephemerals = new Map<bigint, string[]>();
-  const events: UnseenEvent[] = [];
-  for (const [path, node] of tree.nodes) {
-    if (node.owner > 0n) {
-      let list = ephemerals.get(node.owner);
-      if (list === undefined) {
-        list = [];
-        ephemerals.set(node.owner, list);
-      }
-      list.push(path);
-    } else if (isReapable(node.owner, node.cversion))
-      events.push({ kind: 'reap', path, footprint: footprint([path], [path]) });
-  }
-  for (const [session, paths] of ephemerals) {
-    if (tree.dead.has(session) || liveAtEnd.has(session)) continue;
-    if ((tree.acksLeft.get(session) ?? 0) > 0) continue;
-    events.push({ kind: 'expire', session, footprint: footprint(paths, [], [session]) });
-  }
-  return events;
+export function deleterOf(tree: SpecTree, path: string, rules: EventRules): UnseenEvent | null {
+  const node = tree.nodes.get(path);
+  if (node === undefined) return null;
+  if (node.owner > 0n)
+    return expirable(tree, node.owner, rules) ? { kind: 'expire', session: node.owner } : null;
+  return rules.reapable(node.owner, node.cversion) ? { kind: 'reap', path } : null;
 }
 
-/** The events whose footprint conflicts with `print`. */
-export function conflicting(print: Footprint, events: readonly UnseenEvent[]): UnseenEvent[] {
-  return events.filter((event) => conflicts(print, event.footprint));
+/**
+ * The events of `tree` whose footprint conflicts with `print`, found from the footprint (an
+ * expiry's footprint is its session and its ephemerals; a reap's is its node, and its list,
+ * read to see it empty).
+ */
+export function conflicting(tree: SpecTree, print: Footprint, rules: EventRules): UnseenEvent[] {
+  const found = new Map<string, UnseenEvent>();
+  const add = (event: UnseenEvent | null): void => {
+    if (event !== null)
+      found.set(event.kind === 'expire' ? `s ${event.session}` : `p ${event.path}`, event);
+  };
+  for (const session of print.sessions) {
+    if (!expirable(tree, session, rules)) continue;
+    for (const node of tree.nodes.values())
+      if (node.owner === session) {
+        add({ kind: 'expire', session });
+        break;
+      }
+  }
+  for (const path of print.paths) {
+    add(deleterOf(tree, path, rules));
+    // A reap of the parent reads the list `path` is in.
+    if (path === '/') continue;
+    const parent = parentOf(path);
+    const event = deleterOf(tree, parent, rules);
+    if (event?.kind === 'reap') add(event);
+  }
+  for (const list of print.lists)
+    for (const name of tree.nodes.get(list)?.children ?? [])
+      add(deleterOf(tree, childPath(list, name), rules));
+  return [...found.values()];
 }

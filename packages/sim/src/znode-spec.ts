@@ -1,7 +1,13 @@
 import type { CreateMode } from '@cairn/znode';
 import type { LinearModel } from './linearizability.js';
 import { addNode, exactTreeKey, hashNodes, type NodesHash, treeKey } from './spec-tree-key.js';
-import { conflicting, footprintOf, possibleEvents, type UnseenEvent } from './unseen-events.js';
+import {
+  conflicting,
+  deleterOf,
+  type EventRules,
+  footprintOf,
+  type UnseenEvent,
+} from './unseen-events.js';
 
 /**
  * The sequential znode specification the tier-2 checker searches against (RELIABILITY §5.3):
@@ -433,6 +439,7 @@ export class ZnodeSpec implements LinearModel<SpecState, SpecInput, SpecOutput> 
   private readonly liveAtEnd: ReadonlySet<bigint>;
   private readonly lazy: boolean;
   private readonly exactKeys: boolean;
+  private readonly rules: EventRules;
   /** Tree key -> a small number, so a state's key is short (the memo holds many). */
   private readonly treeIds = new Map<string, number>();
 
@@ -442,6 +449,7 @@ export class ZnodeSpec implements LinearModel<SpecState, SpecInput, SpecOutput> 
     this.liveAtEnd = options.liveAtEnd ?? new Set();
     this.lazy = options.closure !== 'eager';
     this.exactKeys = options.exactKeys === true;
+    this.rules = { liveAtEnd: this.liveAtEnd, reapable };
   }
 
   init(): SpecState {
@@ -477,13 +485,12 @@ export class ZnodeSpec implements LinearModel<SpecState, SpecInput, SpecOutput> 
 
   /** `input` on `tree` after the unseen events it can notice (each combination of them). */
   private stepLazy(tree: SpecTree, input: SpecInput, output: SpecOutput): SpecTree[] | 'limit' {
-    const events = possibleEvents(tree, this.liveAtEnd, reapable);
     if (input.kind !== 'write' && input.kind !== 'close' && output?.kind === 'read') {
-      const after = this.readAfterEvents(tree, input, output.text, events);
+      const after = this.readAfterEvents(tree, input, output.text);
       return after === null ? [] : [after];
     }
     const first = stepTree(tree, input, output);
-    const direct = conflicting(footprintOf(tree, input), events);
+    const direct = conflicting(tree, footprintOf(tree, input), this.rules);
     if (direct.length === 0) return first === null ? [] : [first];
     // Each set of the events it notices, applied with the deletions they wait for (a reap waits
     // for the node's children to go): any other event commutes with the operation.
@@ -500,7 +507,7 @@ export class ZnodeSpec implements LinearModel<SpecState, SpecInput, SpecOutput> 
         if (output !== null && after.nodes === at.nodes && after.dead === at.dead) continue;
       }
       for (const event of direct) {
-        const next = deleteByEvents(at, event, events);
+        const next = deleteByEvents(at, event, this.rules);
         if (next === null || next === at || seen.has(this.keyOf(next))) continue;
         if (seen.size >= this.statesMax) return 'limit';
         seen.add(this.keyOf(next));
@@ -520,13 +527,11 @@ export class ZnodeSpec implements LinearModel<SpecState, SpecInput, SpecOutput> 
     tree: SpecTree,
     input: Extract<SpecInput, { kind: 'getData' | 'exists' | 'children' }>,
     text: string,
-    events: readonly UnseenEvent[],
   ): SpecTree | null {
     if (readText(tree, input) === text) return tree;
-    if (events.length === 0) return null;
     let at: SpecTree | null = tree;
     for (const path of shownAbsent(tree, input, text)) {
-      at = deletePath(at, path, events);
+      at = deletePath(at, path, this.rules);
       if (at === null) return null;
     }
     return readText(at, input) === text ? at : null;
@@ -576,12 +581,9 @@ export class ZnodeSpec implements LinearModel<SpecState, SpecInput, SpecOutput> 
 
 /** The tree after `event`, or null if it cannot happen there (now). */
 function applyEvent(tree: SpecTree, event: UnseenEvent): SpecTree | null {
-  if (event.kind === 'expire') {
-    if (tree.dead.has(event.session)) return null;
-    for (const path of event.footprint.paths)
-      if (tree.nodes.get(path)?.owner === event.session) return expire(tree, event.session);
-    return null;
-  }
+  // An expiry is only ever found for a session owning a node, which only the expiry removes.
+  if (event.kind === 'expire')
+    return tree.dead.has(event.session) ? null : expire(tree, event.session);
   const node = tree.nodes.get(event.path);
   if (node === undefined || node.children.length > 0) return null;
   const draft = new Draft(tree);
@@ -590,27 +592,20 @@ function applyEvent(tree: SpecTree, event: UnseenEvent): SpecTree | null {
 }
 
 /** The tree once `event` happened, after the events it waits for; null if it cannot. */
-function deleteByEvents(
-  tree: SpecTree,
-  event: UnseenEvent,
-  events: readonly UnseenEvent[],
-): SpecTree | null {
-  return event.kind === 'expire' ? applyEvent(tree, event) : deletePath(tree, event.path, events);
+function deleteByEvents(tree: SpecTree, event: UnseenEvent, rules: EventRules): SpecTree | null {
+  return event.kind === 'expire' ? applyEvent(tree, event) : deletePath(tree, event.path, rules);
 }
 
 /** The tree once `path` is gone by unseen events (its session's expiry, or reaped), or null. */
-function deletePath(tree: SpecTree, path: string, events: readonly UnseenEvent[]): SpecTree | null {
+function deletePath(tree: SpecTree, path: string, rules: EventRules): SpecTree | null {
   const node = tree.nodes.get(path);
   if (node === undefined) return tree;
-  if (node.owner > 0n) {
-    const event = events.find((e) => e.kind === 'expire' && e.session === node.owner);
-    return event === undefined ? null : applyEvent(tree, event);
-  }
-  const event = events.find((e) => e.kind === 'reap' && e.path === path);
-  if (event === undefined) return null;
+  const event = deleterOf(tree, path, rules);
+  if (event === null) return null;
+  if (event.kind === 'expire') return applyEvent(tree, event);
   let at: SpecTree | null = tree;
   for (const name of node.children) {
-    at = deletePath(at, childPath(path, name), events);
+    at = deletePath(at, childPath(path, name), rules);
     if (at === null) return null;
   }
   return applyEvent(at, event);

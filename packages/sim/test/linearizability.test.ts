@@ -649,6 +649,16 @@ describe('tier-2 checker: the lazy closure of unseen events', () => {
     expect(verdictOf(s1Later)).toBe('illegal'); // S1 answered at 4..5: alive at 2..3
   });
 
+  it('lets a delete succeed once an unseen expiry emptied the node', () => {
+    const calls = [
+      call(0, 1, write(S1, create('/p')), ok(created('/p'))),
+      call(2, 3, ...eph(S2, '/p/k')),
+      call(4, 5, write(S1, { type: 'delete', path: '/p', version: -1 }), ok('delete')),
+    ];
+    expect(verdictOf(calls)).toBe('ok'); // S2 expired, /p/k with it
+    expect(checkCalls(calls, { liveAtEnd: new Set([S2]) }).stats.linIllegal).toBe(1);
+  });
+
   it('removes every ephemeral of an expired session at once, for good', () => {
     const setup = [
       call(0, 1, write(S1, create('/a')), ok(created('/a'))),
