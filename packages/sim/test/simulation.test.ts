@@ -111,8 +111,12 @@ describe('simulation: pinned seeds of bugs found and fixed', () => {
     }
   }, 240_000);
 
-  it('seeds 102 and 973416511: a watch re-checked after a snapshot install', async () => {
-    for (const seed of [102, 973416511]) {
+  // Seed 7000177: an exists watch on absent /q, set on a member that was then cut off; /q was
+  // created (70) and deleted (76) inside the snapshot the member installed (81), so the re-check
+  // found it absent and the watch missed the create, as a reconnecting ZooKeeper client's does
+  // (ZooKeeper's one documented blind spot). The checker accepts exactly that case.
+  it('seeds 102, 973416511 and 7000177: a watch re-checked after a snapshot install', async () => {
+    for (const seed of [102, 973416511, 7000177]) {
       const report = await simulateSeed(seed);
       expect(report.violations, `seed ${seed}`).toEqual([]);
     }
