@@ -7,7 +7,8 @@
  * after a (free) disk write. The leader keeps a window of unacknowledged Appends in flight,
  * like Raft's inflight window, so the run measures the pipe, not a stop-and-wait round trip.
  * Real codec (binary Append and AppendResponse bodies, see codec.ts), real sockets, no disk, no
- * Raft core. Plain TCP (no TLS, no secret). `heap B/entry` is what the leader process allocated
+ * Raft core. Plain TCP (no TLS, no secret). Appends and their acknowledgements share one
+ * connection (one per pair of members, dialed by the lower id); the last line says so. `heap B/entry` is what the leader process allocated
  * on the V8 heap per entry during the timed run (bench/heap.ts): the Entry objects this loop
  * builds, as a core would, plus what the transport and codec add; frame bytes live off the heap.
  *
@@ -232,6 +233,8 @@ async function runLeader(): Promise<void> {
       met.length > 0 ? `met at batch ${met.join(', ')}` : 'NOT met'
     } (best ${Math.round(best).toLocaleString('en-US')}/s)`,
   );
+  const { dialed, accepted } = transport.connectionCounts();
+  console.log(`connections held by the leader: ${dialed} dialed, ${accepted} accepted`);
   await transport.close();
   follower.kill('SIGTERM');
   await once(follower, 'exit');
