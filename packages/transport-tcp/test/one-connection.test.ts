@@ -9,7 +9,8 @@
 // and the lower id answers a solicit (a fake higher node's Hello) by the rule of wire.ts: it
 // dials when it holds no connection, ignores one that crossed its connection, and replaces its
 // connection when the solicit names it (the peer lost it) or comes from another incarnation
-// (the peer restarted). Waits are bounded polls; absence is checked after a short pause.
+// (the peer restarted); it delivers nothing that follows a solicit's Hello, and refuses a Hello
+// whose `latest` is not a nonce. Waits are bounded polls; absence is checked after a pause.
 import { once } from 'node:events';
 import * as net from 'node:net';
 import {
@@ -280,6 +281,44 @@ describe('the lower id answers solicits', () => {
     };
     return fake;
   }
+
+  it('delivers nothing sent on a solicit, and refuses a Hello whose latest is not a nonce', async () => {
+    const [p1, p2] = await freePorts(2);
+    const peers = { 1: `${LOOPBACK}:${p1}`, 2: `${LOOPBACK}:${p2}` };
+    const one = await member(1, peers[1], peers);
+    const solicit = net.connect({ host: LOOPBACK, port: p1 as number });
+    solicit.on('error', () => {});
+    cleanups.push(() => solicit.destroy());
+    const stream = frames(solicit);
+    await once(solicit, 'connect');
+    await stream.next(); // the Challenge
+    const hello = (latest: string | null): Buffer =>
+      encodeJson(FrameKind.Hello, {
+        version: WIRE_VERSION,
+        clusterId: CLUSTER,
+        nodeId: 2,
+        to: 1,
+        incarnation: newNonce(),
+        latest,
+        nonce: newNonce(),
+        proof: null,
+      });
+    // A message right behind the solicit's Hello, as if the higher id sent on its own dial.
+    solicit.write(
+      Buffer.concat([hello(null), frame(FrameKind.Message, encodeMessage(heartbeat(2, 1, 1)))]),
+    );
+    await once(solicit, 'close');
+    await pause(20);
+    expect(one.inbox).toEqual([]);
+
+    const bad = net.connect({ host: LOOPBACK, port: p1 as number });
+    bad.on('error', () => {});
+    cleanups.push(() => bad.destroy());
+    await once(bad, 'data'); // the Challenge
+    bad.write(hello('not-a-nonce'));
+    await once(bad, 'close');
+    expect(one.events.map((e) => e.detail)).toContain('bad handshake field latest');
+  });
 
   it('dials when it holds none, ignores a crossed solicit, and replaces its connection for a lost or restarted peer', async () => {
     const [p1, p2] = await freePorts(2);
