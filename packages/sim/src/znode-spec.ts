@@ -176,30 +176,42 @@ type Outcome = { ok: true; text: string } | { ok: false; code: string };
 
 /** A mutable working copy of one tree, for one step. */
 class Draft {
-  readonly nodes: Map<string, SpecNode>;
+  /** The tree's nodes until the first change, then a copy of them (most failed writes copy none). */
+  private nodes: ReadonlyMap<string, SpecNode>;
+  private copied = false;
   private hash: NodesHash;
-  constructor(tree: SpecTree) {
-    this.nodes = new Map(tree.nodes);
-    this.hash = tree.hash;
+  constructor(private readonly base: SpecTree) {
+    this.nodes = base.nodes;
+    this.hash = base.hash;
   }
 
   /** The tree this draft has become. */
   tree(dead: ReadonlySet<bigint>, acksLeft: ReadonlyMap<bigint, number>): SpecTree {
+    if (!this.copied && dead === this.base.dead && acksLeft === this.base.acksLeft)
+      return this.base;
     return makeTree(this.nodes, dead, acksLeft, this.hash);
+  }
+
+  private writable(): Map<string, SpecNode> {
+    if (!this.copied) {
+      this.nodes = new Map(this.nodes);
+      this.copied = true;
+    }
+    return this.nodes as Map<string, SpecNode>;
   }
 
   private put(path: string, node: SpecNode): void {
     const old = this.nodes.get(path);
     if (old !== undefined) this.hash = addNode(this.hash, path, old, -1);
     this.hash = addNode(this.hash, path, node, 1);
-    this.nodes.set(path, node);
+    this.writable().set(path, node);
   }
 
   private drop(path: string): void {
     const old = this.nodes.get(path);
     if (old === undefined) return;
     this.hash = addNode(this.hash, path, old, -1);
-    this.nodes.delete(path);
+    this.writable().delete(path);
   }
 
   apply(write: SpecWrite, session: bigint): Outcome {
@@ -381,9 +393,16 @@ export function childPath(parent: string, name: string): string {
 }
 
 /** Sequential children of one parent share one key: their names are not known in advance. */
+const partitionKeys = new Map<string, string>();
 export function partitionKeyOf(path: string): string {
-  const name = nameOf(path);
-  return /\d{10}$/.test(name) ? `d:${childPath(parentOf(path), '#seq')}` : `d:${path}`;
+  let key = partitionKeys.get(path);
+  if (key === undefined) {
+    key = /\d{10}$/.test(nameOf(path)) ? `d:${childPath(parentOf(path), '#seq')}` : `d:${path}`;
+    // Paths are few (the workload's key space) but unbounded in principle: keep the cache small.
+    if (partitionKeys.size >= 100_000) partitionKeys.clear();
+    partitionKeys.set(path, key);
+  }
+  return key;
 }
 
 /** What may happen unseen between two operations, each as the tree after it. */
