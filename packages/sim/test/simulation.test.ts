@@ -104,12 +104,16 @@ describe('simulation: pinned seeds of bugs found and fixed', () => {
   // the Ready loop did not wait for a compaction, which then lost to a newer snapshot.
   // Seeds 58 and 677450898 hung at the end: close() let no virtual time pass, so a Ready waiting
   // on a compaction (now awaited) behind the disk's latency never finished.
-  it('seeds 157, 77, 482588773, 58 and 677450898: hidden outcomes, compaction order, a late read, closing', async () => {
-    for (const seed of [157, 77, 482588773, 58, 677450898]) {
+  // Seeds 229 and 7000140: a close proposed on a member cut off by a partition; the leader
+  // expired the session meanwhile, the member learned the end from a snapshot and answered the
+  // close ok. Right (the session is gone, and was gone before the close returned), but the
+  // checker wanted the close's own entry in the log; it now accepts the expiry instead.
+  it('seeds 157, 77, 482588773, 58, 677450898, 229 and 7000140: hidden outcomes, compaction order, a late read, closing', async () => {
+    for (const seed of [157, 77, 482588773, 58, 677450898, 229, 7000140]) {
       const report = await simulateSeed(seed);
       expect(report.violations, `seed ${seed}`).toEqual([]);
     }
-  }, 240_000);
+  }, 360_000);
 
   // Seed 7000177: an exists watch on absent /q, set on a member that was then cut off; /q was
   // created (70) and deleted (76) inside the snapshot the member installed (81), so the re-check
