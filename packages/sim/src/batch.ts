@@ -36,7 +36,7 @@ export const MEMBERSHIP_SHAPE: RunShape = {
 /**
  * Racing elections with voters that die right after a vote and come back in the same term
  * (`SimulationOptions.splitVote`, `split-vote.ts`): the schedule that finds the `forgetVote`
- * plant (`pnpm sim --shape split-vote`).
+ * plant, and the batch's source of `afterPersistVote` crash points.
  */
 export const SPLIT_VOTE_SHAPE: RunShape = {
   name: 'split-vote: 3 voters, leaders deposed, crashes right after a vote',
@@ -48,11 +48,14 @@ export const ALL_SHAPES: readonly RunShape[] = [...SHAPES, MEMBERSHIP_SHAPE, SPL
 
 /**
  * The shape seed `seed` runs with: a function of the seed alone, so a seed replays by itself.
- * One seed in five runs membership changes, taken from every other shape alike (the batch's
- * cost stays the same); the others keep the shape they had before it was added.
+ * One seed in five runs membership changes, and one in eleven of the rest split votes, each taken
+ * from every earlier shape alike (a split-vote run costs less than the runs it replaces); the
+ * others keep the shape they had before these were added (no pinned seed moved).
  */
 export function shapeOf(seed: number): RunShape {
   if (mix(seed, 'membership-changes') % 5 === 0) return MEMBERSHIP_SHAPE;
+  // An odd modulus: FNV's low bits follow the seed's, so `% 10` would pick even seeds only.
+  if (mix(seed, 'split-vote') % 11 === 0) return SPLIT_VOTE_SHAPE;
   return SHAPES[mix(seed, 'shape') % SHAPES.length] as RunShape;
 }
 
@@ -139,6 +142,7 @@ export const KEY_COVERAGE: readonly string[] = [
   'sessionExpiries',
   'sessionCloses',
   'watchFires',
+  'crashPoint:afterPersistVote',
 ];
 
 /**
