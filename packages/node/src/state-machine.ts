@@ -1,9 +1,11 @@
 import { decodeConfChange, type Entry, type LogIndex, type NodeId } from '@cairn/raft';
 import {
+  beginSnapshot,
   type ChangeEvent,
   readSnapshot,
   type SessionId,
   type TreeOptions,
+  type TreeSnapshotJob,
   type Txn,
   type TxnResult,
   writeSnapshot,
@@ -67,6 +69,34 @@ interface RequestTable {
   claim: string;
   /** Results of requests in (acked, lastSeq], for retries; pruned as the proposer acknowledges. */
   results: Map<number, TxnResult>;
+}
+
+/**
+ * A snapshot of the state machine as of the applied index it began at, written in slices so
+ * that a big tree does not hold the event loop (`StateMachine.beginSnapshot`). Entries may be
+ * applied between steps; they do not show in the snapshot.
+ */
+export interface SnapshotJob {
+  /** The applied index when the job began: restore the bytes at this index. */
+  readonly index: LogIndex;
+  /** Writes up to `maxNodes` (>= 1) more znodes; true once every znode is written. */
+  step(maxNodes: number): boolean;
+  /** The snapshot in `snapshot()`'s format, for `restore`; throws until `step` returned true. */
+  bytes(): Uint8Array;
+  /** Stops the job and drops what it holds; `step` and `bytes` throw afterwards. */
+  abort(): void;
+}
+
+/** The runtime tables of a snapshot, copied when it begins (they are small). */
+interface Tables {
+  format: number;
+  applied: LogIndex;
+  time: number;
+  requests: [SessionId, number, [number, TxnResult][], number, string][];
+  closed: SessionId[];
+  members: [NodeId, string][];
+  incarnations: [NodeId, string][];
+  departed: NodeId[];
 }
 
 /** Recently closed session ids remembered so a late createSession retry cannot revive one. */
@@ -298,9 +328,30 @@ export class StateMachine {
     return this.closedSet.has(id);
   }
 
-  /** The whole state as bytes: the tree's chunked snapshot plus the runtime tables. */
+  /** The whole state as bytes, all at once: the tree's chunked snapshot plus the runtime tables. */
   snapshot(): Uint8Array {
-    return packr.pack({
+    return packr.pack({ ...this.tables(), tree: [...writeSnapshot(this.tree)] });
+  }
+
+  /**
+   * Begins a snapshot of the state as of now (`applied`), written by the job's steps while
+   * entries go on being applied: the runtime tables are copied now, the tree is written in
+   * slices (`beginSnapshot` in @cairn/znode keeps the state of each znode changed before it is
+   * written). One job at a time per tree: abort or finish one before beginning the next.
+   * `snapshot()` may still be called meanwhile. A `restore` replaces the tree; a job begun
+   * before it still yields the state as of its own index.
+   */
+  beginSnapshot(nodesPerChunk?: number): SnapshotJob {
+    return new MachineSnapshotJob(
+      this.applied,
+      this.tables(),
+      beginSnapshot(this.tree, nodesPerChunk),
+    );
+  }
+
+  /** Copies of the runtime tables (result objects are shared: they are never changed). */
+  private tables(): Tables {
+    return {
       format: SNAPSHOT_FORMAT,
       applied: this.applied,
       time: this.time,
@@ -311,12 +362,11 @@ export class StateMachine {
         t.epoch,
         t.claim,
       ]),
-      closed: this.closed,
+      closed: [...this.closed],
       members: [...this.members],
       incarnations: [...this.incarnations],
       departed: [...this.departed],
-      tree: [...writeSnapshot(this.tree)],
-    });
+    };
   }
 
   /** Replaces the state with a snapshot's (taken at `index`). Throws on a malformed snapshot. */
@@ -357,6 +407,34 @@ export class StateMachine {
       this.incarnations.set(id, incarnation);
     this.departed.clear();
     for (const id of value.departed ?? []) this.departed.add(id);
+  }
+}
+
+class MachineSnapshotJob implements SnapshotJob {
+  private readonly chunks: Uint8Array[] = [];
+  private aborted = false;
+
+  constructor(
+    readonly index: LogIndex,
+    private readonly tables: Tables,
+    private readonly tree: TreeSnapshotJob,
+  ) {}
+
+  step(maxNodes: number): boolean {
+    for (const chunk of this.tree.step(maxNodes)) this.chunks.push(chunk);
+    return this.tree.done;
+  }
+
+  bytes(): Uint8Array {
+    if (this.aborted) throw new Error('state machine: snapshot job aborted');
+    if (!this.tree.done) throw new Error('state machine: snapshot job not finished');
+    return packr.pack({ ...this.tables, tree: this.chunks });
+  }
+
+  abort(): void {
+    this.aborted = true;
+    this.tree.abort();
+    this.chunks.length = 0;
   }
 }
 

@@ -65,7 +65,14 @@ export {
   sequentialName,
   validatePath,
 } from './paths.js';
-export { readSnapshot, SnapshotError, writeSnapshot } from './snapshot.js';
+export { readSnapshot } from './snapshot.js';
+export { SnapshotError } from './snapshot-codec.js';
+export {
+  beginSnapshot,
+  NODES_PER_CHUNK_DEFAULT,
+  type TreeSnapshotJob,
+  writeSnapshot,
+} from './snapshot-writer.js';
 export { type ReadOp, type ReadResult, type TreeOptions, ZTree } from './tree.js';
 export {
   type Acl,

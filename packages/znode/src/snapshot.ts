@@ -1,125 +1,18 @@
-import { Packr } from 'msgpackr';
 import { internAcl } from './acl.js';
 import type { SessionId, Zxid } from './ids.js';
 import { nameOf, parentOf, validatePath } from './paths.js';
+import { type Chunk, FORMAT, type Header, packr, SnapshotError } from './snapshot-codec.js';
 import { type TreeOptions, ZTree } from './tree.js';
 import type { Acl } from './types.js';
 import { kindOf, ZNode } from './znode.js';
 
-/**
- * Snapshot format: a stream of msgpackr chunks, so a tree of millions of znodes never needs one
- * giant buffer. The first chunk is a header (format, last zxid, sessions); each later chunk holds
- * up to `nodesPerChunk` nodes, parents before children, plus the ACL lists first used in it
- * (ACLs are interned: most znodes share a few lists). Session ids and owners travel as decimal
- * strings (64-bit signed). Restoring validates every field and the tree's invariants (paths,
- * parents, ephemeral owners), then compares the node count and digest the header promised, so a
- * lost or damaged chunk throws `SnapshotError` rather than leaving a half-restored tree.
- */
-const FORMAT = 1;
-const packr = new Packr({
-  useRecords: false,
-  mapsAsObjects: true,
-  moreTypes: false,
-  bundleStrings: false,
-});
+// The snapshot reader. The format is described in snapshot-codec.ts; the writers (all at once,
+// or in slices while the tree keeps changing) are in snapshot-writer.ts. Restoring validates
+// every field and the tree's invariants (paths, parents, ephemeral owners), then compares the
+// node count and digest the header promised, so a lost or damaged chunk throws `SnapshotError`
+// rather than leaving a half-restored tree.
 
-export class SnapshotError extends Error {
-  override readonly name = 'SnapshotError';
-  readonly code = 'MarshallingError';
-}
-
-interface Header {
-  format: number;
-  lastZxid: number;
-  /** Every node, `/` and `/zookeeper` included; checked after restore, with `digest`. */
-  nodeCount: number;
-  digest: number;
-  sessions: Array<{
-    id: string;
-    timeoutMs: number;
-    password: Uint8Array;
-    authIds: Array<{ scheme: string; id: string }>;
-  }>;
-}
-
-/** [path, data, aclIndex, czxid, mzxid, pzxid, ctime, mtime, version, cversion, aversion, owner] */
-type NodeRecord = [
-  string,
-  Uint8Array,
-  number,
-  number,
-  number,
-  number,
-  number,
-  number,
-  number,
-  number,
-  number,
-  string,
-];
-
-interface Chunk {
-  acls: Array<readonly Acl[]>;
-  nodes: NodeRecord[];
-}
-
-/**
- * Serialises the tree. The generator must be drained before the tree changes again (take the
- * snapshot between two applies); it throws if the tree moved underneath it.
- */
-export function* writeSnapshot(tree: ZTree, nodesPerChunk = 10_000): Generator<Uint8Array> {
-  const startZxid = tree.lastZxid;
-  const header: Header = {
-    format: FORMAT,
-    lastZxid: tree.lastZxid,
-    nodeCount: tree.size(),
-    digest: tree.digest(),
-    sessions: tree.sessionIds().map((id) => {
-      const session = tree.session(id) as NonNullable<ReturnType<ZTree['session']>>;
-      return {
-        id: id.toString(),
-        timeoutMs: session.timeoutMs,
-        password: session.password,
-        authIds: session.authIds.map((a) => ({ scheme: a.scheme, id: a.id })),
-      };
-    }),
-  };
-  yield packr.pack(header);
-  const aclIndex = new Map<readonly Acl[], number>();
-  let chunk: Chunk = { acls: [], nodes: [] };
-  for (const path of tree.paths()) {
-    if (tree.lastZxid !== startZxid)
-      throw new SnapshotError('the tree changed while its snapshot was being written');
-    const node = tree.node(path) as ZNode;
-    let acl = aclIndex.get(node.acl);
-    if (acl === undefined) {
-      acl = aclIndex.size;
-      aclIndex.set(node.acl, acl);
-      chunk.acls.push(node.acl);
-    }
-    chunk.nodes.push([
-      path,
-      node.data,
-      acl,
-      node.czxid,
-      node.mzxid,
-      node.pzxid,
-      node.ctime,
-      node.mtime,
-      node.version,
-      node.cversion,
-      node.aversion,
-      node.ephemeralOwner.toString(),
-    ]);
-    if (chunk.nodes.length >= nodesPerChunk) {
-      yield packr.pack(chunk);
-      chunk = { acls: [], nodes: [] };
-    }
-  }
-  if (chunk.nodes.length > 0) yield packr.pack(chunk);
-}
-
-/** Rebuilds a tree from `writeSnapshot`'s chunks, in order. */
+/** Rebuilds a tree from the chunks of `writeSnapshot` or a `beginSnapshot` job, in order. */
 export function readSnapshot(chunks: Iterable<Uint8Array>, options: TreeOptions = {}): ZTree {
   const iterator = chunks[Symbol.iterator]();
   const first = iterator.next();

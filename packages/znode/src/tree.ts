@@ -41,6 +41,14 @@ export interface TreeOptions {
   readonly superIds?: readonly Id[];
 }
 
+/**
+ * A snapshot in progress (snapshot-writer.ts): the tree tells it, before changing or detaching
+ * an attached node, so it can keep the node's state as of the snapshot's zxid.
+ */
+export interface PreImageKeeper {
+  preserve(path: string, node: ZNode): void;
+}
+
 /** A session as the replicated sessions table holds it. */
 export interface SessionState {
   readonly id: SessionId;
@@ -94,6 +102,13 @@ export class ZTree {
   /** Containers and TTL nodes: the candidates `dueForReaping` looks at. */
   private readonly reapable = new Set<string>();
   private digestSum = 0;
+  /**
+   * The snapshot being written in slices, if any (at most one per tree). Invariant: while it
+   * is set, every change to an attached node's fields or child list, and every detach, is
+   * preceded by `preserve(path, node)`; write-ops.ts keeps it, the snapshot property test
+   * (test/snapshot-slices.test.ts) checks it.
+   */
+  private keeper: PreImageKeeper | null = null;
   lastZxid = 0 as Zxid;
 
   constructor(options: TreeOptions = {}) {
@@ -229,6 +244,7 @@ export class ZTree {
 
   /** Empties the tree before a snapshot is restored into it. */
   resetForRestore(): void {
+    if (this.keeper !== null) throw new Error('znode: restoring into a tree being snapshotted');
     this.nodes.clear();
     this.sessions.clear();
     this.reapable.clear();
@@ -259,6 +275,25 @@ export class ZTree {
     const index = this.childIndexes.get(parent);
     if (index === undefined) return;
     if (parent.children === null || !index.remove(name)) this.childIndexes.delete(parent);
+  }
+
+  /**
+   * Call before changing an attached node (data, Stat fields, ACL, child list) or detaching it:
+   * a snapshot in progress keeps its state from before the change. One branch when none runs.
+   */
+  preserve(path: string, node: ZNode): void {
+    if (this.keeper !== null) this.keeper.preserve(path, node);
+  }
+
+  /** Registers the one snapshot in progress; throws if there is one already (a caller's bug). */
+  startPreserving(keeper: PreImageKeeper): void {
+    if (this.keeper !== null) throw new Error('znode: a snapshot of this tree is in progress');
+    this.keeper = keeper;
+  }
+
+  /** Unregisters `keeper` (finished or aborted); a keeper that is not the registered one is a no-op. */
+  stopPreserving(keeper: PreImageKeeper): void {
+    if (this.keeper === keeper) this.keeper = null;
   }
 
   /** Adds a node (its parent already lists it) and indexes it. */

@@ -144,6 +144,7 @@ function insertNode(
   ctx: WriteContext,
 ): void {
   const parent = tree.node(parentPath) as ZNode;
+  tree.preserve(parentPath, parent);
   if (ctx.undo !== null) ctx.undo.push(undoInsert(tree, path, parentPath, parent, node));
   const name = nameOf(path);
   tree.addChild(parent, name);
@@ -188,6 +189,8 @@ export function deleteNode(tree: ZTree, path: string, ctx: DeleteContext): void 
   const node = tree.node(path) as ZNode;
   const parentPath = parentOf(path);
   const parent = tree.node(parentPath) as ZNode;
+  tree.preserve(parentPath, parent);
+  tree.preserve(path, node);
   if (ctx.undo !== null) ctx.undo.push(undoDelete(tree, path, parentPath, parent, node));
   const name = nameOf(path);
   tree.removeChild(parent, name);
@@ -222,6 +225,7 @@ function setData(
   if (!checkPermission(node.acl, PERMS.WRITE, ctx.session.authIds, ctx.superUser))
     return fail('NoAuth', path);
   if (version !== -1 && version !== node.version) return fail('BadVersion', path);
+  tree.preserve(path, node);
   if (ctx.undo !== null) ctx.undo.push(undoSetData(tree, path, node));
   node.data = data;
   // checkAndIncVersion's `currentVersion + 1` is Java int arithmetic: it wraps to -2147483648,
@@ -263,6 +267,7 @@ export function setAcl(
   if (!checkPermission(node.acl, PERMS.ADMIN, ctx.session.authIds, ctx.superUser))
     return fail('NoAuth', path);
   if (version !== -1 && version !== node.aversion) return fail('BadVersion', path);
+  tree.preserve(path, node);
   node.acl = fixed.acl;
   node.aversion = (node.aversion + 1) | 0; // a Java int, as version (see setData)
   tree.rehash(path, node);
@@ -272,7 +277,8 @@ export function setAcl(
 // ---- undo steps for a multi ----------------------------------------------------------------
 //
 // Each is built just before its change, from the state it will restore, and only inside a
-// multi (`ctx.undo !== null`). They live in functions of their own so that a single op, the
+// multi (`ctx.undo !== null`). They need no `tree.preserve`: they only put back what an op of
+// the same txn changed, and that op preserved it first. They live in functions of their own so that a single op, the
 // common case, allocates neither the closure nor a copy of the old fields.
 
 /** Takes a just-inserted node out again and puts back its parent's child list, cversion and pzxid. */

@@ -33,7 +33,8 @@ import {
 } from '@cairn/znode';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { readSnapshot, writeSnapshot } from '../src/snapshot.js';
+import { readSnapshot } from '../src/snapshot.js';
+import { writeSnapshot } from '../src/snapshot-writer.js';
 import type { ZNode } from '../src/znode.js';
 import { type ModelOptions, ReferenceModel } from './reference-model.js';
 
