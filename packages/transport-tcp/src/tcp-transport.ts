@@ -197,7 +197,9 @@ export class TcpTransport implements Transport {
     message: () => {},
     drained: () => {},
     closed: (connection, failure) => {
-      if (connection.released || failure === null) return;
+      // A hang-up before the Hello is no refusal (a peer's solicit that crossed our dial ends
+      // so); what is reported is what this side refused.
+      if (connection.released || failure === null || failure.code === 'ConnectionLoss') return;
       this.options.onEvent({
         code: failure.code,
         peer: connection.peer,

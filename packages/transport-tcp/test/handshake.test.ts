@@ -231,5 +231,13 @@ describe('the cluster secret is proven both ways', () => {
     expect(await waitUntil(() => one.inbox.length === 1 && two.inbox.length === 1)).toBe(true);
     expect(one.events).toEqual([]);
     expect(two.events).toEqual([]);
+    // Both directions on one connection, node 1's dial, each side proven to the other.
+    const counts = (): string =>
+      JSON.stringify([one.transport.connectionCounts(), two.transport.connectionCounts()]);
+    const expected = JSON.stringify([
+      { dialed: 1, accepted: 0 },
+      { dialed: 0, accepted: 1 },
+    ]);
+    expect(await waitUntil(() => counts() === expected)).toBe(true);
   });
 });

@@ -3,9 +3,10 @@
 // events, oldest Heartbeats dropped first) while the link redials with backoff and reports the
 // peer unreachable, and it is bounded in bytes as well (`queueBytesMax`, oldest Appends
 // dropped); `setPeer` moves a peer that is still up at its old address (later messages go to
-// the new one, without an unreachable report), and refuses a malformed address; `close()` leaves no socket, server or timer behind (Node's active-resource list
-// holds nothing it did not hold before); and a Snapshot bigger than a chunk lets a Heartbeat sent after it
-// arrive first (chunks interleave with other traffic).
+// the new one, without an unreachable report), whether the mover dials (lower id) or solicits
+// (higher id), and refuses a malformed address; `close()` leaves no socket, server or timer
+// behind (Node's active-resource list holds nothing it did not hold before); and a Snapshot
+// bigger than a chunk lets a Heartbeat sent after it arrive first (chunks interleave).
 import {
   type AppendRequest,
   encodeMessage,
@@ -182,6 +183,41 @@ describe('TcpTransport (in-process, 127.0.0.1)', () => {
       );
     } finally {
       for (const t of [one, oldTwo, newTwo]) await t.close();
+    }
+  });
+
+  it('moves a lower peer with setPeer: the higher id reaches the process at the new address', async () => {
+    const [p1, p1b, p2] = await freePorts(3);
+    const peers = { 1: `${LOOPBACK}:${p1}`, 2: `${LOOPBACK}:${p2}` };
+    const newAddress = `${LOOPBACK}:${p1b}`;
+    // Node 2 (the higher id) never dials for messages: after the move it solicits the process
+    // at the new address, which dials it. The old node 1 stays up and has nothing to send.
+    const two = new TcpTransport({ nodeId: 2, clusterId: 'c', listen: peers[2], peers });
+    const oldOne = new TcpTransport({ nodeId: 1, clusterId: 'c', listen: peers[1], peers });
+    const newOne = new TcpTransport({
+      nodeId: 1,
+      clusterId: 'c',
+      listen: newAddress,
+      peers,
+    });
+    const oldInbox: number[] = [];
+    const newInbox: number[] = [];
+    oldOne.onMessage((m) => oldInbox.push(m.type === 'Heartbeat' ? m.commit : -1));
+    newOne.onMessage((m) => newInbox.push(m.type === 'Heartbeat' ? m.commit : -1));
+    const unreachable: number[] = [];
+    two.onUnreachable((peer) => unreachable.push(peer));
+    for (const t of [two, oldOne, newOne]) await t.start();
+    try {
+      two.send([heartbeat(2, 1, 1)]);
+      expect(await waitUntil(() => oldInbox.length === 1)).toBe(true);
+      two.setPeer(1, newAddress);
+      two.send([heartbeat(2, 1, 2), heartbeat(2, 1, 3)]);
+      expect(await waitUntil(() => newInbox.length === 2)).toBe(true);
+      expect(newInbox).toEqual([2, 3]);
+      expect(oldInbox).toEqual([1]);
+      expect(unreachable).toEqual([]);
+    } finally {
+      for (const t of [two, oldOne, newOne]) await t.close();
     }
   });
 

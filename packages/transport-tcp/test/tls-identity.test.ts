@@ -89,6 +89,14 @@ tlsDescribe('TLS certificates are tied to node ids', () => {
     expect(await waitUntil(() => one.inbox.length === 1 && two.inbox.length === 1)).toBe(true);
     expect(one.events).toEqual([]);
     expect(two.events).toEqual([]);
+    // Both directions on one connection (node 1 dialed it), certificates checked both ways.
+    const counts = (): string =>
+      JSON.stringify([one.transport.connectionCounts(), two.transport.connectionCounts()]);
+    const expected = JSON.stringify([
+      { dialed: 1, accepted: 0 },
+      { dialed: 0, accepted: 1 },
+    ]);
+    expect(await waitUntil(() => counts() === expected)).toBe(true);
   });
 
   it('refuses a dialer whose Hello claims node 2 while its certificate names node 1', async () => {
