@@ -392,8 +392,9 @@ export function childPath(parent: string, name: string): string {
   return parent === '/' ? `/${name}` : `${parent}/${name}`;
 }
 
-/** Sequential children of one parent share one key: their names are not known in advance. */
 const partitionKeys = new Map<string, string>();
+
+/** Sequential children of one parent share one key: their names are not known in advance. */
 export function partitionKeyOf(path: string): string {
   let key = partitionKeys.get(path);
   if (key === undefined) {
@@ -438,8 +439,8 @@ export interface ZnodeSpecOptions {
   readonly liveAtEnd?: ReadonlySet<bigint>;
   /**
    * How unseen events are taken. `lazy` (default): a state keeps trees each standing for
-   * itself and all that unseen events make of it, and an operation sees only the events that
-   * can reach it (`unseen-events.ts`). `eager`: a state holds every tree unseen events can
+   * itself and all that unseen events make of it, and an operation is tried after the events
+   * that conflict with it only (`unseen-events.ts`). `eager`: a state holds every tree unseen events can
    * make, 2^k of them for k sessions that may expire (the obvious version, for tests).
    */
   readonly closure?: 'lazy' | 'eager';
