@@ -8,7 +8,7 @@
  *                                     the run's timeline (faults, roles, calls, watch fires)
  *   --safety-ms MS                   virtual milliseconds of faults (default: the shape's)
  *   --shape TEXT                     run in the shape whose name contains TEXT instead of the
- *                                     seed's own (e.g. --shape membership)
+ *                                     seed's own (e.g. --shape membership, --shape split-vote)
  *   --plant NAME[=VALUE]             switch on a planted bug (ackUnsynced, forgetVote,
  *                                     forgeAppendAcks, lateWatchMs=40) to see it caught
  */
@@ -34,6 +34,8 @@ interface Args {
   safetyMs: number | null;
   plant: Plant;
   shape: RunShape | null;
+  /** The flags a failing seed's replay command needs besides `--seed S --trace`. */
+  replayFlags: string[];
 }
 
 const USAGE =
@@ -57,6 +59,7 @@ function parse(argv: readonly string[]): Args {
     safetyMs: null,
     plant: {},
     shape: null,
+    replayFlags: [],
   };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i] as string;
@@ -66,8 +69,10 @@ function parse(argv: readonly string[]): Args {
     else if (flag === '--start') args.start = integer(flag, next(), 0);
     else if (flag === '--seed') args.seed = integer(flag, next(), 0);
     else if (flag === '--trace') args.trace = true;
-    else if (flag === '--safety-ms') args.safetyMs = integer(flag, next(), 0);
-    else if (flag === '--shape') {
+    else if (flag === '--safety-ms') {
+      args.safetyMs = integer(flag, next(), 0);
+      args.replayFlags.push(flag, String(args.safetyMs));
+    } else if (flag === '--shape') {
       const text = next() ?? '';
       const shape = shapeNamed(text);
       if (shape === undefined)
@@ -75,14 +80,17 @@ function parse(argv: readonly string[]): Args {
           `--shape needs text naming one shape of: ${ALL_SHAPES.map((s) => s.name).join('; ')}; got ${text}`,
         );
       args.shape = shape;
+      args.replayFlags.push(flag, text);
     } else if (flag === '--plant') {
-      const [name, value] = (next() ?? '').split('=');
+      const text = next() ?? '';
+      const [name, value] = text.split('=');
       if (!PLANT_NAMES.includes(name as (typeof PLANT_NAMES)[number]))
         throw new UsageError(`--plant takes one of ${PLANT_NAMES.join(', ')}, got ${name}`);
       args.plant =
         name === 'lateWatchMs'
           ? { ...args.plant, lateWatchMs: integer('--plant lateWatchMs', value ?? '40', 1) }
           : { ...args.plant, [name as string]: true };
+      args.replayFlags.push(flag, text);
     } else throw new UsageError(`unknown argument ${flag}`);
   }
   if ((args.seeds === null) === (args.seed === null))
@@ -98,10 +106,15 @@ function options(args: Args): Partial<Omit<SimulationOptions, 'seed'>> {
   };
 }
 
-function describeFailure(report: SeedReport): string {
+function describeFailure(report: SeedReport, args: Args): string {
   const lines = report.violations.slice(0, 10).map((v) => `    [${v.checker}] ${v.message}`);
   if (report.violations.length > 10) lines.push(`    ... ${report.violations.length - 10} more`);
-  return `seed ${report.seed} (${report.shape}) FAILED: ${report.violations.length} violations\n${lines.join('\n')}\n    replay: pnpm sim --seed ${report.seed} --trace`;
+  return `seed ${report.seed} (${report.shape}) FAILED: ${report.violations.length} violations\n${lines.join('\n')}\n    replay: ${['pnpm sim --seed', report.seed, '--trace', ...args.replayFlags.map(quoted)].join(' ')}`;
+}
+
+/** `text` as one shell word. */
+function quoted(text: string): string {
+  return /^[\w.=:/-]+$/.test(text) ? text : `'${text.replaceAll("'", "'\\''")}'`;
 }
 
 async function replay(seed: number, args: Args): Promise<number> {
@@ -118,7 +131,7 @@ async function replay(seed: number, args: Args): Promise<number> {
     console.log(`seed ${seed}: ok`);
     return 0;
   }
-  console.log(describeFailure(report));
+  console.log(describeFailure(report, args));
   return 1;
 }
 
@@ -137,7 +150,7 @@ async function search(count: number, args: Args): Promise<number> {
     addCoverage(total, report.coverage);
     if (report.violations.length > 0) {
       failed.push(seed);
-      console.log(describeFailure(report));
+      console.log(describeFailure(report, args));
     }
     const now = Date.now();
     if (now - lastProgress >= 5000 || i === count - 1) {

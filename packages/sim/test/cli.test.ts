@@ -1,7 +1,8 @@
 /**
  * `pnpm sim` (src/cli.ts) as a process: `--seed S --trace` replays one seed and prints its
  * timeline, verdict and coverage; `--seeds N` runs a search with progress and the aggregate
- * coverage; a planted bug makes it report the failing seed with its replay command and exit 1;
+ * coverage; a planted bug makes it report the failing seed with its replay command (with the
+ * shape and plant flags it ran with) and exit 1; every crash point is listed in the coverage;
  * bad arguments exit 2 with the usage line.
  */
 import { spawnSync } from 'node:child_process';
@@ -53,6 +54,18 @@ describe('pnpm sim', () => {
     expect(out).toContain('[watch]');
     expect(out).toContain('replay: pnpm sim --seed 1 --trace');
     expect(out).toContain('1 of 1 seeds failed: 1');
+  }, 120_000);
+
+  it('--shape split-vote finds forgetVote and replays the seed in that shape', () => {
+    const { status, out } = sim(['--seeds', '2', '--shape', 'split-vote', '--plant', 'forgetVote']);
+    expect(status, out).toBe(1);
+    expect(out).toMatch(/seed 2 \(split-vote: .+\) FAILED/);
+    expect(out).toContain('[raft] one vote per term');
+    expect(out).toContain(
+      'replay: pnpm sim --seed 2 --trace --shape split-vote --plant forgetVote',
+    );
+    expect(out).toMatch(/^\s+crashPoint:afterPersistVote\s+[1-9]\d*$/m);
+    expect(out).toMatch(/^\s+crashPoint:midCompaction\s+0$/m);
   }, 120_000);
 
   it('rejects bad arguments with the usage line', () => {
