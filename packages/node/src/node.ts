@@ -866,11 +866,12 @@ export class CairnNode {
   private maybeSnapshot(): void {
     const applied = this.machine.applied;
     if (applied - this.lastSnapshotIndex < this.options.snapshotEntries) return;
-    if (this.core.status().applied < applied) return;
+    const core = this.core.status();
+    if (core.applied < applied) return;
     // The core may hold a newer snapshot than the one restored here: received while a write
-    // was in flight, it rides the next Ready. Its log then has no term at `applied`, and
-    // `compact` would refuse a snapshot not newer than its own (sim seed 77: 321 vs 361).
-    if (this.core.term(applied) === null) return;
+    // was in flight, it rides the next Ready, and `compact` would refuse a snapshot not newer
+    // than its own (sim seed 77: 321 vs 361).
+    if (core.snapshotIndex >= applied) return;
     const started = this.options.clock.now();
     this.core.compact({ index: applied, data: this.machine.snapshot() });
     this.lastSnapshotIndex = applied;

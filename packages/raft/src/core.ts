@@ -65,6 +65,8 @@ export interface Status {
   readonly commit: LogIndex;
   readonly applied: LogIndex;
   readonly lastIndex: LogIndex;
+  /** The index of the newest snapshot this node holds or is installing (0: none). */
+  readonly snapshotIndex: LogIndex;
   readonly confState: ConfState;
   readonly leadTransferee: NodeId | null;
   /** On the leader: each member's replication progress. */
@@ -363,6 +365,7 @@ export class RaftCore {
       commit: r.log.committed,
       applied: r.log.applied,
       lastIndex: r.log.lastIndex(),
+      snapshotIndex: r.log.snapshotIndex(),
       confState: r.tracker.confState,
       leadTransferee: r.leadTransferee,
       progress,

@@ -497,7 +497,9 @@ describe('config and compaction errors', () => {
       cluster.settle();
       return cluster.member(n1).storage.snapshot().metadata.confState;
     };
+    expect(leader.status().snapshotIndex).toBeLessThan(learner.index + 1);
     expect(snapshotAt(learner.index + 1)).toMatchObject({ voters: [1, 2, 3], learners: [4] });
+    expect(leader.status().snapshotIndex).toBe(learner.index + 1);
     expect(snapshotAt(learner.index + 2)).toMatchObject({ voters: [1, 2, 3], learners: [4] });
     expect(snapshotAt(voter.index)).toMatchObject({ voters: [1, 2, 3, 4], learners: [] });
   });
