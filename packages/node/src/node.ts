@@ -33,7 +33,7 @@ import { inScope, WatchHistory, type WatchScope } from './history.js';
 import { Metrics } from './metrics.js';
 import { type NodeOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { Session, type SessionOptions, type WatchEvent } from './session.js';
-import { type AppliedCommand, StateMachine } from './state-machine.js';
+import { type AppliedCommand, type SnapshotJob, StateMachine } from './state-machine.js';
 
 /** What `node.status()` reports. */
 export interface NodeStatus {
@@ -132,6 +132,8 @@ export class CairnNode {
   private role: Role = 'follower';
   private leader: NodeId | null = null;
   private lastSnapshotIndex: LogIndex;
+  /** The local snapshot being written in slices between turns of the event loop, if any. */
+  private snapshotJob: SnapshotJob | null = null;
   /** Compactions handed to storage, chained to run one at a time; never rejects. `close` waits. */
   private compacting: Promise<void> = Promise.resolve();
   /**
@@ -424,6 +426,7 @@ export class CairnNode {
     for (const waiter of this.readWaiters.splice(0)) waiter.reject(error);
     for (const wake of this.slotWaiters.splice(0)) wake();
     for (const sink of this.streams) this.streams.delete(sink);
+    this.abortSnapshot();
     // Let an in-flight Ready finish its storage write before closing the storage under it.
     while (this.processing) await new Promise<void>((resolve) => this.closeWaiters.push(resolve));
     await this.compacting;
@@ -736,6 +739,7 @@ export class CairnNode {
   }
 
   private restore(data: Uint8Array, index: LogIndex): void {
+    this.abortSnapshot();
     const appliedBefore = this.machine.applied;
     if (data.length > 0) this.machine.restore(data, index);
     else {
@@ -863,7 +867,14 @@ export class CairnNode {
     this.process();
   }
 
+  /**
+   * Begins a local snapshot once `snapshotEntries` entries were applied since the last one. It
+   * is written in slices of `snapshotSliceZnodes` znodes, one per turn of the event loop, while
+   * entries go on being applied (the state machine keeps the state as of the snapshot's index);
+   * the finished bytes go to the core, whose next Ready carries the compaction.
+   */
   private maybeSnapshot(): void {
+    if (this.snapshotJob !== null) return;
     const applied = this.machine.applied;
     if (applied - this.lastSnapshotIndex < this.options.snapshotEntries) return;
     const core = this.core.status();
@@ -873,10 +884,41 @@ export class CairnNode {
     // than its own (sim seed 77: 321 vs 361).
     if (core.snapshotIndex >= applied) return;
     const started = this.options.clock.now();
-    this.core.compact({ index: applied, data: this.machine.snapshot() });
-    this.lastSnapshotIndex = applied;
-    this.metrics.snapshots.inc();
-    this.metrics.snapshotLatency.observeMs(this.options.clock.now() - started);
+    const job = this.machine.beginSnapshot();
+    this.snapshotJob = job;
+    const slice = (): void => {
+      if (this.snapshotJob !== job) return; // aborted (a snapshot installed, or closing)
+      let done: boolean;
+      try {
+        done = job.step(this.options.snapshotSliceZnodes);
+      } catch (error) {
+        this.snapshotJob = null;
+        this.stop(error instanceof Error ? error : new Error(String(error)));
+        return;
+      }
+      if (!done) {
+        this.options.timers.setImmediate(slice);
+        return;
+      }
+      this.snapshotJob = null;
+      if (this.closed || this.fatal !== null) return;
+      // A snapshot installed while this one was written may cover its index.
+      if (this.core.status().snapshotIndex >= job.index) return;
+      this.core.compact({ index: job.index, data: job.bytes() });
+      this.lastSnapshotIndex = job.index;
+      this.metrics.snapshots.inc();
+      this.metrics.snapshotLatency.observeMs(this.options.clock.now() - started);
+      this.process();
+    };
+    slice();
+  }
+
+  /** Drops a snapshot being written (a newer one was installed, or the node is closing). */
+  private abortSnapshot(): void {
+    const job = this.snapshotJob;
+    if (job === null) return;
+    this.snapshotJob = null;
+    job.abort();
   }
 
   private roleChanged(role: Role, leader: NodeId | null): void {
