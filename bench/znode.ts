@@ -1,7 +1,8 @@
 /**
  * Question: on a tree of 1,000,000 znodes, how many create, setData and delete txns per second
  * does the znode state machine apply, how many heap bytes does a znode cost beyond its data,
- * and how long does a snapshot of that tree take to write and to restore?
+ * and how long does a snapshot of that tree take to write and to restore? Written in slices
+ * while applies go on (`beginSnapshot`, issue 5), how long is the longest slice?
  *
  * One `ZTree` in this process, fed `apply(txn, zxid, time)` directly: no Raft, codec, I/O or
  * watches. The tree is 1,000 persistent parents under `/` with 1,000 persistent children each,
@@ -13,6 +14,7 @@
  *   npx tsx --conditions=source bench/znode.ts            # the full run, well under a minute
  *   npx tsx --conditions=source bench/znode.ts --quick    # 100 x 100 znodes, a few seconds
  *   npx tsx --conditions=source bench/znode.ts --paging   # only the paging rows
+ *   npx tsx --conditions=source bench/znode.ts --slices   # build, one-go snapshot, slice rows
  *
  * Paging (a second, separate tree): one parent with PAGING_CHILDREN children whose names total
  * more than 1 MiB, read in pages of PAGE_LIMIT with `after` set to the last name of the page
@@ -21,6 +23,13 @@
  * (built by the first page, which is timed too); "after, churn" creates one child and deletes
  * another between pages, so every page first folds those changes into the index. The creates row
  * compares apply under an indexed parent with the same creates under one without an index.
+ *
+ * Slices (on the big tree, after the one-go snapshot): `beginSnapshot` then `step(N)` until
+ * done, each step timed alone (the begin too, as a slice of its own), for N = SLICE_NODES; once
+ * with nothing between steps, once with SLICE_SET_DATA setData txns on random children between
+ * steps ("busy"). A slice may include a garbage collection, as it would in a node. The cost of
+ * keeping pre-images is timed apart, at its worst (a job begun and not stepped, so each change
+ * copies its node), against the same txns with no job.
  *
  * Memory, measured with full collections forced through `v8.setFlagsFromString('--expose-gc')`
  * and `vm.runInNewContext('gc')` (no command-line flag needed), reading
@@ -35,9 +44,11 @@
  * "Beyond its data" is (2, on-heap part) + (3): everything but the 100 payload bytes.
  */
 
+import { PerformanceObserver, performance } from 'node:perf_hooks';
 import v8 from 'node:v8';
 import {
   type Acl,
+  beginSnapshot,
   readSnapshot,
   type SessionId,
   type Txn,
@@ -55,12 +66,14 @@ const START_TIME = 1_700_000_000_000;
 
 const args = process.argv.slice(2);
 for (const arg of args) {
-  if (arg !== '--quick' && arg !== '--paging')
-    throw new Error(`unknown argument ${arg}: use --quick and/or --paging`);
+  if (arg !== '--quick' && arg !== '--paging' && arg !== '--slices')
+    throw new Error(`unknown argument ${arg}: use --quick, --paging or --slices`);
 }
 const quick = args.includes('--quick');
 /** Only the paging rows (100,000 children, or 20,000 with --quick). */
 const pagingOnly = args.includes('--paging');
+/** Only the build, the one-go snapshot and the slice rows. */
+const slicesOnly = args.includes('--slices');
 const PARENTS = quick ? 100 : 1_000;
 const CHILDREN_PER_PARENT = quick ? 100 : 1_000;
 const CHILDREN = PARENTS * CHILDREN_PER_PARENT;
@@ -74,6 +87,12 @@ const HOT_PARENTS = PARENTS / 100;
 /** setData txns are built once and replayed in rounds; their data comes from a small pool. */
 const SET_DATA_BATCH = 200_000;
 const DATA_POOL = 1_024;
+
+/** The slice rows: znodes per step, and setData txns applied between steps in the busy rows. */
+const SLICE_NODES: readonly number[] = [1_000, 10_000];
+const SLICE_SET_DATA = 100;
+/** Rounds of SLICE_SET_DATA setData for the pre-image cost row. */
+const KEEPING_ROUNDS = quick ? 100 : 1_000;
 
 /** The paging rows: children of one parent, and names per page. */
 const PAGING_CHILDREN = quick ? 20_000 : 100_000;
@@ -325,7 +344,7 @@ function createThenDelete(tree: ZTree, applier: Applier): Row[] {
   return [create, remove];
 }
 
-function main(): void {
+async function main(): Promise<void> {
   if (pagingOnly) {
     console.log(`znode paging: ${machineLine()}, seed ${SEED}${quick ? ', --quick' : ''}`);
     printPaging();
@@ -384,6 +403,12 @@ function main(): void {
 
   const built = build(tree, applier);
   print(built.row);
+  if (slicesOnly) {
+    const oneGo = snapshot(tree);
+    printSnapshot(tree, oneGo);
+    await printSlices(tree, applier, oneGo);
+    return;
+  }
   const digest = tree.digest();
   const setDataRow = setData(tree, applier);
   print(setDataRow);
@@ -391,7 +416,9 @@ function main(): void {
   for (const row of createThenDelete(tree, applier)) print(row);
 
   printMemory(built.memory, digest);
-  printSnapshot(tree, snapshot(tree));
+  const oneGo = snapshot(tree);
+  printSnapshot(tree, oneGo);
+  await printSlices(tree, applier, oneGo);
   printGoals(setDataRow, built.memory);
   printPaging();
 }
@@ -553,6 +580,134 @@ function printSnapshot(tree: ZTree, snap: SnapshotResult): void {
   );
 }
 
+interface SliceResult {
+  slices: number;
+  /** Each step's wall time in ms (the begin is the first), GCs inside included. */
+  sliceMs: number[];
+  /** Each step's process CPU time in ms (all threads): unlike wall time, no time descheduled. */
+  cpuMs: number[];
+  /** The longest GC pause during the run, in ms. */
+  gcMs: number;
+  seconds: number;
+  /** setData txns applied between slices. */
+  applied: number;
+}
+
+/**
+ * Snapshots `tree` in steps of `nodes`, one step per event-loop turn as a node would run them,
+ * timing each (wall and process CPU time: on a shared machine the wall time includes turns the
+ * process was descheduled); `between` runs between steps, timed apart. The longest GC pause
+ * (perf_hooks 'gc' entries) is reported beside: a 1M-znode heap has those anyway.
+ */
+async function sliced(tree: ZTree, nodes: number, between: () => number): Promise<SliceResult> {
+  collectGarbage();
+  // The first allocations after a forced collection of a 1 GB heap pay for its lazy sweeping
+  // (~200 ms in the first slice), which a node that forces none does not see: let it finish.
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  const pauses: Array<{ start: number; end: number }> = [];
+  const observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries())
+      pauses.push({ start: entry.startTime, end: entry.startTime + entry.duration });
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  const windows: Array<{ start: number; end: number }> = [];
+  const cpuMs: number[] = [];
+  const timeSlice = <T>(slice: () => T): T => {
+    const cpu = process.cpuUsage();
+    const start = performance.now();
+    const value = slice();
+    windows.push({ start, end: performance.now() });
+    const used = process.cpuUsage(cpu);
+    cpuMs.push((used.user + used.system) / 1e3);
+    return value;
+  };
+  let bytes = 0;
+  let applied = 0;
+  const job = timeSlice(() => beginSnapshot(tree));
+  while (!job.done) {
+    await new Promise((resolve) => setImmediate(resolve));
+    for (const chunk of timeSlice(() => job.step(nodes))) bytes += chunk.length;
+    applied += between();
+  }
+  // GC entries are delivered on a later turn: give them one.
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  observer.disconnect();
+  if (bytes === 0) throw new Error('the sliced snapshot wrote nothing');
+  const sliceMs = windows.map((w) => w.end - w.start);
+  return {
+    slices: windows.length,
+    sliceMs,
+    cpuMs,
+    gcMs: Math.max(0, ...pauses.map((p) => p.end - p.start)),
+    seconds: sliceMs.reduce((a, b) => a + b, 0) / 1e3,
+    applied,
+  };
+}
+
+/** Applies SLICE_SET_DATA setData txns (version -1) on random children per call; returns the count. */
+function setDataBetween(applier: Applier, seed: number): () => number {
+  const random = xorshift(seed);
+  const data = new Uint8Array(DATA_BYTES).fill(3);
+  return () => {
+    for (let i = 0; i < SLICE_SET_DATA; i++) {
+      const path = childPath(random() % PARENTS, random() % CHILDREN_PER_PARENT);
+      applier.apply({ type: 'setData', sessionId: SESSION, path, data, version: -1 });
+    }
+    return SLICE_SET_DATA;
+  };
+}
+
+function percentile(values: readonly number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? 0;
+}
+
+async function printSlices(tree: ZTree, applier: Applier, oneGo: SnapshotResult): Promise<void> {
+  console.log('');
+  console.log(
+    `snapshot in slices of N znodes, one step per event-loop turn (one go above: ` +
+      `${(oneGo.writeSeconds * 1e3).toFixed(0)} ms in one slice); ms per slice, wall time ` +
+      '(GC pauses and descheduling included) and process CPU time:',
+  );
+  // The cost of keeping pre-images at its worst: a job begun and never stepped, so every
+  // setData is the first change of an unwritten node and copies it. Alternated, best of two.
+  const rate = (ops: () => number): number => {
+    const start = performance.now();
+    let done = 0;
+    for (let i = 0; i < KEEPING_ROUNDS; i++) done += ops();
+    return done / ((performance.now() - start) / 1e3);
+  };
+  let plainRate = 0;
+  let keepingRate = 0;
+  for (let round = 0; round < 2; round++) {
+    plainRate = Math.max(plainRate, rate(setDataBetween(applier, SEED * 31 + round)));
+    const job = beginSnapshot(tree);
+    keepingRate = Math.max(keepingRate, rate(setDataBetween(applier, SEED * 37 + round)));
+    job.abort();
+  }
+  console.log(
+    `  setData with a snapshot begun and not stepped (each change copies its node first): ` +
+      `${count(keepingRate)}/s; with none: ${count(plainRate)}/s ` +
+      `(${count(KEEPING_ROUNDS * SLICE_SET_DATA)} txns on random children, best of 2)`,
+  );
+  for (const nodes of SLICE_NODES) {
+    for (const busy of [false, true]) {
+      const between = busy ? setDataBetween(applier, SEED * 17 + nodes) : () => 0;
+      const run = await sliced(tree, nodes, between);
+      const ms = (value: number): string => value.toFixed(1);
+      console.log(
+        `  N = ${count(nodes).padStart(6)}, ${busy ? 'busy' : 'idle'}: ${count(run.slices)} slices` +
+          (busy ? ` with ${count(run.applied)} setData between` : '') +
+          ', ' +
+          `${run.seconds.toFixed(3)} s in all; max ${ms(Math.max(...run.sliceMs))}, ` +
+          `p99 ${ms(percentile(run.sliceMs, 0.99))}, median ${ms(percentile(run.sliceMs, 0.5))}; ` +
+          `CPU max ${ms(Math.max(...run.cpuMs))}, p99 ${ms(percentile(run.cpuMs, 0.99))}; ` +
+          `longest GC pause ${ms(run.gcMs)}`,
+      );
+    }
+  }
+}
+
 function printGoals(setDataRow: Row, memory: Memory): void {
   const setDataPerSecond = setDataRow.ops / setDataRow.seconds;
   const beyondData = bytesBeyondData(memory);
@@ -570,4 +725,4 @@ function printGoals(setDataRow: Row, memory: Memory): void {
   );
 }
 
-main();
+await main();
