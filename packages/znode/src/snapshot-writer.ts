@@ -195,6 +195,7 @@ class SnapshotWalk implements TreeSnapshotJob, PreImageKeeper {
   }
 }
 
+/** The header as of now; packed at once by the constructor, so later changes cannot reach it. */
 function headerOf(tree: ZTree): Header {
   return {
     format: FORMAT,
@@ -206,7 +207,6 @@ function headerOf(tree: ZTree): Header {
       return {
         id: id.toString(),
         timeoutMs: session.timeoutMs,
-        // Never changed in place (a session keeps the password it was created with).
         password: session.password,
         authIds: session.authIds.map((a) => ({ scheme: a.scheme, id: a.id })),
       };

@@ -6,8 +6,10 @@
 // records must be the same, in the same order. Sibling properties plant the bug this design
 // fears, a mutation path that forgets to keep the pre-image (tree.preserve skipped for one txn
 // type), and require the property to fail. Also: at most one job per tree, abort drops the
-// pre-images and unregisters, a second snapshot may be written all at once meanwhile, and the
-// cost of a step is bounded by its node count. fast-check's seed comes from CAIRN_SEED.
+// pre-images and unregisters, a second snapshot may be written all at once meanwhile, a step
+// writes at most its node count, and comparePaths (how the job tells written from unwritten)
+// orders paths as the walk does, names with chars below '/' included. fast-check's seed comes
+// from CAIRN_SEED.
 import {
   beginSnapshot,
   readSnapshot,
@@ -20,6 +22,7 @@ import {
 import fc from 'fast-check';
 import { Packr } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
+import { comparePaths } from '../src/snapshot-writer.js';
 import { checkInvariants, dumpTree, Harness, show } from './harness.js';
 import {
   historyArb,
@@ -171,6 +174,37 @@ function wideTree(): { h: Harness; s1: SessionId; s2: SessionId } {
 function drain(job: ReturnType<typeof beginSnapshot>, chunks: Uint8Array[], nodes = 7): void {
   while (!job.done) chunks.push(...job.step(nodes));
 }
+
+describe(`snapshot in slices: the walk order (seed ${SEED})`, () => {
+  it('comparePaths orders paths as tree.paths() visits them, names with chars below "/" too', () => {
+    const name = fc
+      .array(fc.constantFrom('a', 'b', '!', '-', '.', '0', '~', 'é', '\u{1F600}'), {
+        minLength: 1,
+        maxLength: 3,
+      })
+      .map((chars) => chars.join(''));
+    fc.assert(
+      fc.property(
+        fc.array(fc.array(name, { minLength: 1, maxLength: 3 }), { maxLength: 30 }),
+        (paths) => {
+          const h = new Harness();
+          h.checking = false;
+          const s = h.openSession(1n);
+          for (const parts of paths)
+            for (let depth = 1; depth <= parts.length; depth++)
+              h.create(s, `/${parts.slice(0, depth).join('/')}`);
+          const walked = [...h.tree.paths()];
+          for (let i = 1; i < walked.length; i++) {
+            const [before, after] = [walked[i - 1] as string, walked[i] as string];
+            expect(comparePaths(before, after), `${before} then ${after}`).toBeLessThan(0);
+            expect(comparePaths(after, before)).toBeGreaterThan(0);
+          }
+        },
+      ),
+      { seed: SEED, numRuns: 200 },
+    );
+  });
+});
 
 describe('snapshot in slices: the job', () => {
   it('keeps a node deleted after the beginning, leaves out one created after it', () => {
