@@ -117,6 +117,11 @@ interface Measure {
   readonly max: number;
   /** CPU time (user + system) of the system's server processes per measured call, or null. */
   readonly cpuUsPerOp: number | null;
+  /**
+   * The client's (this process's) CPU use during the row, in % of one core: near 100, the
+   * single-threaded client, not the servers, bounds the row.
+   */
+  readonly clientCpuPercent: number;
 }
 
 const key = (system: System, size: number, op: Op, c: number): string =>
@@ -274,10 +279,12 @@ async function closedLoop(
   await phase(WARMUP_MS, null);
   const latenciesMs: number[] = [];
   const cpuBefore = cpuSeconds(serverPids);
+  const clientBefore = process.cpuUsage();
   const started = process.hrtime.bigint();
   const ops = await phase(DURATION_MS, latenciesMs);
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const cpuAfter = cpuSeconds(serverPids);
+  const client = process.cpuUsage(clientBefore);
   if (errors >= ERRORS_MAX) throw new Error(`${errors} failed calls; the first: ${firstError}`);
   const sorted = Float64Array.from(latenciesMs).sort();
   return {
@@ -293,6 +300,7 @@ async function closedLoop(
       cpuBefore === null || cpuAfter === null || ops === 0
         ? null
         : ((cpuAfter - cpuBefore) * 1e6) / ops,
+    clientCpuPercent: seconds > 0 ? (client.user + client.system) / 1e4 / seconds : 0,
   };
 }
 
@@ -376,12 +384,12 @@ async function measure(deployment: Deployment, results: Map<string, Measure>): P
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 const msText = (n: number): string => (n >= 100 ? n.toFixed(0) : n.toFixed(2));
 
-const SYSTEM_WIDTHS = [9, 7, 7, 7, 7, 4, 6] as const;
+const SYSTEM_WIDTHS = [9, 7, 7, 7, 7, 4, 6, 4] as const;
 
 function systemCells(m: Measure | undefined): string[] {
   const cells =
     m === undefined
-      ? ['-', '-', '-', '-', '-', '-', '-']
+      ? ['-', '-', '-', '-', '-', '-', '-', '-']
       : [
           fmt(m.opsPerSecond),
           msText(m.p50),
@@ -390,6 +398,7 @@ function systemCells(m: Measure | undefined): string[] {
           msText(m.max),
           String(m.errors),
           m.cpuUsPerOp === null ? '-' : fmt(m.cpuUsPerOp),
+          `${Math.round(m.clientCpuPercent)}%`,
         ];
   return cells.map((cell, i) => cell.padStart(SYSTEM_WIDTHS[i] as number));
 }
@@ -400,7 +409,7 @@ function line(first: string[], cairn: string[], zk: string[], ratios: string[]):
 
 function printTable(results: ReadonlyMap<string, Measure>): void {
   const names = (opsName: string): string[] =>
-    [opsName, 'p50', 'p99', 'p999', 'max', 'err', 'cpu/op'].map((n, i) =>
+    [opsName, 'p50', 'p99', 'p999', 'max', 'err', 'cpu/op', 'cli'].map((n, i) =>
       n.padStart(SYSTEM_WIDTHS[i] as number),
     );
   console.log(
@@ -437,7 +446,7 @@ function printTable(results: ReadonlyMap<string, Measure>): void {
         );
       }
   console.log(
-    'latencies in ms, measured by the client; max: the slowest request of the row; err: failed calls; cpu/op: µs of CPU the servers (all members) used per call',
+    'latencies in ms, measured by the client; max: the slowest request of the row; err: failed calls; cpu/op: µs of CPU the servers (all members) used per call; cli: the CPU of the client process, % of one core (near 100%: the client bounds the row)',
   );
 }
 
