@@ -97,11 +97,11 @@ describe('bench and demo smoke', () => {
     const peer = zookeeperMissing() === null;
     expect(output).toMatch(/^node v\d+\.\d+\.\d+, .+ x \d+$/m);
     expect(output).toMatch(
-      /^nodes +C op +\| +cairn\/s +p50 +p99 +p999 +max +err +cpu\/op \| +zk\/s +p50 +p99 +p999 +max +err +cpu\/op \| x ops\/s +x p99 +x cpu\/op$/m,
+      /^nodes +C op +\| +cairn\/s +p50 +p99 +p999 +max +err +cpu\/op +cli \| +zk\/s +p50 +p99 +p999 +max +err +cpu\/op +cli \| x ops\/s +x p99 +x cpu\/op$/m,
     );
-    // ops/s, p50, p99, p99.9, max, errors, CPU µs per call (- without /proc).
-    const measured = '[\\d,]+ +[\\d.]+ +[\\d.]+ +[\\d.]+ +[\\d.]+ +\\d+ +([\\d,]+|-)';
-    const absent = '- +- +- +- +- +- +-';
+    // ops/s, p50, p99, p99.9, max, errors, CPU µs per call (- without /proc), client CPU %.
+    const measured = '[\\d,]+ +[\\d.]+ +[\\d.]+ +[\\d.]+ +[\\d.]+ +\\d+ +([\\d,]+|-) +\\d+%';
+    const absent = '- +- +- +- +- +- +- +-';
     for (const size of [1, 3])
       for (const op of ['create', 'setData', 'getData'])
         for (const c of [1, 16, 128])
