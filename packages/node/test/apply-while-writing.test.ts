@@ -4,47 +4,16 @@
 // are held until the test releases them: a create is answered while the write that records its
 // commit is still held. Before, the answer waited for that write.
 import { createNode } from '@cairn/node';
-import { MemoryStorage, type NodeId, type StorageWrite } from '@cairn/raft';
-import { MemoryDurableLog } from '@cairn/storage-level';
+import { MemoryStorage } from '@cairn/raft';
 import { describe, expect, it } from 'vitest';
-
-const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
-/** Releases held writes if the test never does, so a broken runtime fails, not hangs. */
-const HOLD_FALLBACK_MS = 5_000;
-
-/** A memory log that, once `holding`, holds every write without entries until `release`. */
-class HeldCommitLog extends MemoryDurableLog {
-  holding = false;
-  held = 0;
-  private readonly waiting: Array<() => void> = [];
-  private readonly fallback = setTimeout(() => this.release(), HOLD_FALLBACK_MS);
-
-  override write(update: StorageWrite & { readonly sync: boolean }): Promise<void> {
-    if (!this.holding || update.entries.length > 0 || update.snapshot !== undefined)
-      return super.write(update);
-    this.held++;
-    return new Promise<void>((resolve) => this.waiting.push(resolve)).then(() =>
-      super.write(update),
-    );
-  }
-
-  release(): void {
-    clearTimeout(this.fallback);
-    this.holding = false;
-    for (const resume of this.waiting.splice(0)) resume();
-  }
-}
+import { enc, HeldWriteLog, ONE_VOTER } from './helpers.js';
 
 describe('applying while a write is in flight', () => {
   it('answers a write whose entry is durable while the commit-index write is still held', async () => {
-    const storage = new HeldCommitLog(
-      MemoryStorage.bootstrap({
-        voters: [1 as NodeId],
-        votersOutgoing: [],
-        learners: [],
-        learnersNext: [],
-        autoLeave: false,
-      }),
+    // Holds the writes without entries (or a snapshot): the hard state moving the commit index.
+    const storage = new HeldWriteLog(
+      MemoryStorage.bootstrap(ONE_VOTER),
+      (update) => update.entries.length === 0 && update.snapshot === undefined,
     );
     const node = await createNode({ id: 1, storage, tickMs: 10 });
     try {

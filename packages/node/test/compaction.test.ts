@@ -16,12 +16,12 @@ import {
   type Message,
   type NodeId,
   type Snapshot,
-  type StorageWrite,
   type Term,
   type Transport,
 } from '@cairn/raft';
 import { MemoryDurableLog } from '@cairn/storage-level';
 import { describe, expect, it } from 'vitest';
+import { HeldWriteLog, ONE_VOTER, turn, until } from './helpers.js';
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 const SNAPSHOT_ENTRIES = 10;
@@ -67,30 +67,9 @@ class HeldCompactionLog extends MemoryDurableLog {
   }
 }
 
-const oneVoter = {
-  voters: [1 as NodeId],
-  votersOutgoing: [],
-  learners: [],
-  learnersNext: [],
-  autoLeave: false,
-};
-
-/** Turns of the event loop a condition may take before the test gives up on it. */
-const TURNS_MAX = 10_000;
-
-const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-
-async function until(condition: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < TURNS_MAX; i++) {
-    if (condition()) return;
-    await turn();
-  }
-  throw new Error(`never happened: ${what}`);
-}
-
 describe('compaction in the node runtime', () => {
   it('answers writes while a compaction is held, runs one at a time, and close waits', async () => {
-    const storage = new HeldCompactionLog(MemoryStorage.bootstrap(oneVoter));
+    const storage = new HeldCompactionLog(MemoryStorage.bootstrap(ONE_VOTER));
     const node = await createNode({
       id: 1,
       storage,
@@ -130,7 +109,7 @@ describe('compaction in the node runtime', () => {
   });
 
   it('a failed compaction stops the node', async () => {
-    const storage = new HeldCompactionLog(MemoryStorage.bootstrap(oneVoter));
+    const storage = new HeldCompactionLog(MemoryStorage.bootstrap(ONE_VOTER));
     const events: NodeEvent[] = [];
     const node = await createNode({
       id: 1,
@@ -215,7 +194,7 @@ describe('compaction in the node runtime', () => {
   });
 });
 
-const twoVoters = { ...oneVoter, voters: [1 as NodeId, 2 as NodeId] };
+const twoVoters = { ...ONE_VOTER, voters: [1 as NodeId, 2 as NodeId] };
 
 /** Entries [from, to] of term 2 with no data (no-ops to the state machine). */
 function entries(from: number, to: number): Entry[] {
@@ -256,26 +235,4 @@ class HandTransport implements Transport {
   }
   async start(): Promise<void> {}
   async close(): Promise<void> {}
-}
-
-/** A memory log that, once `holding`, holds each write until `release`. */
-class HeldWriteLog extends MemoryDurableLog {
-  holding = false;
-  held = 0;
-  private readonly waiting: Array<() => void> = [];
-  private readonly fallback = setTimeout(() => this.release(), HOLD_FALLBACK_MS);
-
-  override write(update: StorageWrite & { readonly sync: boolean }): Promise<void> {
-    if (!this.holding) return super.write(update);
-    this.held++;
-    return new Promise<void>((resolve) => this.waiting.push(resolve)).then(() =>
-      super.write(update),
-    );
-  }
-
-  release(): void {
-    clearTimeout(this.fallback);
-    this.holding = false;
-    for (const resume of this.waiting.splice(0)) resume();
-  }
 }

@@ -4,35 +4,17 @@
 // finished snapshot holds the state as of its own index (not the later write), and a node
 // restarted on the same log restores it and replays the rest.
 import { createNode } from '@cairn/node';
-import { MemoryStorage, type NodeId } from '@cairn/raft';
+import { MemoryStorage } from '@cairn/raft';
 import { MemoryDurableLog } from '@cairn/storage-level';
 import { describe, expect, it } from 'vitest';
+import { ONE_VOTER, until } from './helpers.js';
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 const dec = (b: Uint8Array): string => new TextDecoder().decode(b);
 const SNAPSHOT_ENTRIES = 40;
-const TURNS_MAX = 10_000;
-const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-
-async function until(condition: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < TURNS_MAX; i++) {
-    if (condition()) return;
-    await turn();
-  }
-  throw new Error(`never happened: ${what}`);
-}
-
 describe('snapshots written in slices', () => {
   it('applies writes between slices and snapshots the state as of its index', async () => {
-    const storage = new MemoryDurableLog(
-      MemoryStorage.bootstrap({
-        voters: [1 as NodeId],
-        votersOutgoing: [],
-        learners: [],
-        learnersNext: [],
-        autoLeave: false,
-      }),
-    );
+    const storage = new MemoryDurableLog(MemoryStorage.bootstrap(ONE_VOTER));
     const options = {
       id: 1,
       storage,
