@@ -1,3 +1,5 @@
+import { formatFailure } from './failure-report.js';
+import type { Violation } from './raft-checker.js';
 import { mix } from './rng.js';
 import { type SimulationOptions, type SimulationReport, simulate } from './simulate.js';
 
@@ -88,6 +90,25 @@ export async function simulateSeed(
     seed,
   });
   return { ...report, shape: shape.name };
+}
+
+/**
+ * What a failed seed prints (issue 8): the seed and shape, the violations (`violations`, by
+ * default all of the run's), the `replay` command, then the minimal failing history of the
+ * primary violation and a timeline excerpt around it (`SimulationReport.failure`).
+ */
+export function seedFailureReport(
+  report: SeedReport,
+  replay: string,
+  violations: readonly Violation[] = report.violations,
+): string {
+  return formatFailure({
+    seed: report.seed,
+    shape: report.shape,
+    violations,
+    replay,
+    details: report.failure,
+  });
 }
 
 /** The seeds of one CI batch: fixed ones (1..fixed) and fresh ones derived from `baseSeed`. */

@@ -2,7 +2,8 @@
  * `pnpm sim`: long seed searches and single-seed replays of the simulator.
  *
  *   pnpm sim --seeds N [--start S]   runs seeds S..S+N-1 (default S = 1), each in its shape,
- *                                     printing progress, every failing seed and the aggregate
+ *                                     printing progress, every failing seed (with the minimal
+ *                                     failing history and a timeline excerpt) and the aggregate
  *                                     coverage; exits 1 if any seed failed
  *   pnpm sim --seed S [--trace]      replays seed S: shape, verdict, coverage, and with --trace
  *                                     the run's timeline (faults, roles, calls, watch fires)
@@ -20,6 +21,7 @@ import {
   missingCoverage,
   type RunShape,
   type SeedReport,
+  seedFailureReport,
   shapeNamed,
   simulateSeed,
 } from './batch.js';
@@ -107,9 +109,8 @@ function options(args: Args): Partial<Omit<SimulationOptions, 'seed'>> {
 }
 
 function describeFailure(report: SeedReport, args: Args): string {
-  const lines = report.violations.slice(0, 10).map((v) => `    [${v.checker}] ${v.message}`);
-  if (report.violations.length > 10) lines.push(`    ... ${report.violations.length - 10} more`);
-  return `seed ${report.seed} (${report.shape}) FAILED: ${report.violations.length} violations\n${lines.join('\n')}\n    replay: ${['pnpm sim --seed', report.seed, '--trace', ...args.replayFlags.map(quoted)].join(' ')}`;
+  const replay = ['pnpm sim --seed', report.seed, '--trace', ...args.replayFlags.map(quoted)];
+  return seedFailureReport(report, replay.join(' '));
 }
 
 /** `text` as one shell word. */

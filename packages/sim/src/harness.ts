@@ -8,6 +8,7 @@ import {
 } from '@cairn/node';
 import { installApplyTap } from './apply-tap.js';
 import { SimCluster } from './cluster.js';
+import { failureDetails, primaryViolation } from './failure-report.js';
 import type { FaultEvent } from './fault-schedule.js';
 import { History } from './history.js';
 import { checkHistory } from './history-checker.js';
@@ -141,6 +142,8 @@ export async function simulateCluster(
   const violations: Violation[] = [];
   let cause: unknown;
   const startMs = sim.time.now();
+  // Kept lines let a failure print its history and timeline (SimulationFailedError.details).
+  sim.trace.keep = true;
   try {
     await sim.start();
     let settled = false;
@@ -205,14 +208,19 @@ export async function simulateCluster(
     ...lin?.stats,
   };
   const traceHash = sim.trace.digest();
+  const endMs = sim.time.now() - startMs;
   await sim.close().catch(() => {});
-  if (violations.length > 0)
+  const primary = primaryViolation(violations);
+  if (primary !== undefined)
     throw new SimulationFailedError(
       options.seed,
       violations,
       replayLine(options, cluster.schedule),
       traceHash,
-      { cause },
+      {
+        cause,
+        details: failureDetails(primary, { history, trace: sim.trace.lines, startMs, endMs }),
+      },
     );
   return { seed: options.seed, traceHash, history, faults: { ...cluster.faults }, stats };
 }

@@ -7,6 +7,13 @@ import {
   crashPointCounter,
   drawCrashPoint,
 } from './crash-points.js';
+import {
+  failureDetails,
+  formatTimelineEntry,
+  primaryViolation,
+  type RunEvidence,
+  runTimeline,
+} from './failure-report.js';
 import { History } from './history.js';
 import { checkHistory, describeRead } from './history-checker.js';
 import { checkLinearizability } from './lin-checker.js';
@@ -82,7 +89,15 @@ export interface SimulationReport {
   readonly summary: string;
   /** The run as timestamped lines (`trace: true` only), oldest first. */
   readonly timeline: readonly string[];
+  /**
+   * For a failed run (empty if it passed), what its primary violation concerns: the minimal
+   * failing history and a timeline excerpt around it (`failureDetails`, `failure-report.ts`).
+   */
+  readonly failure: string;
 }
+
+/** The virtual clock's reading when a run starts (`SimCluster`'s epoch). */
+const RUN_START_MS = 1_700_000_000_000;
 
 const ALL_FAULTS: FaultSwitches = {
   network: true,
@@ -123,7 +138,9 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
   const clients: Client[] = [];
   const notes: string[] = [`faults: ${enabled.join(', ') || 'none'}`];
   const faultCounts: Record<string, number> = {};
-  sim.trace.keep = options.trace === true;
+  // Kept in every run (about a thousand short lines): a failure prints its history and timeline
+  // without a replay; the hash is the same either way.
+  sim.trace.keep = true;
   sim.trace.add(`seed ${options.seed}, ${options.voters} voters, ${notes[0]}`);
   try {
     await sim.start();
@@ -183,8 +200,6 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
       : checkLinearizability(history, options.linearizability);
   if (linearizability !== null) violations.push(...linearizability.violations);
   endChecks(sim, verdict.model, history, violations);
-  const timeline: { atMs: number; text: string }[] = [];
-  const startMs = 1_700_000_000_000;
   for (const op of history.ops) {
     const outcome = op.outcome;
     const described =
@@ -194,48 +209,26 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
           ? `error ${outcome.code}`
           : 'pending';
     sim.trace.add(`op ${op.id} ${op.kind} ${op.path} ${op.input} @${op.returnMs} ${described}`);
-    if (options.trace === true) {
-      const zxid = op.returnApplied === null ? '' : ` (node applied ${op.returnApplied})`;
-      const returned = op.returnMs === null ? 'never' : `${op.returnMs - startMs}`;
-      timeline.push({
-        atMs: op.invokeMs - startMs,
-        text: `client ${op.client} on node ${op.node}: op ${op.id} ${op.kind}${op.linearizable ? ' (linearizable)' : ''}${op.watch === null ? '' : ` +${op.watch} watch`} ${op.path} ${op.input} -> ${described} (returned at ${returned})${zxid}`,
-      });
-    }
   }
-  // A fire carries no time of its own: place it at the last call event ordered before it.
-  const eventTimes: { order: number; ms: number }[] = [];
-  for (const op of history.ops) {
-    eventTimes.push({ order: op.invokeOrder, ms: op.invokeMs });
-    if (op.returnOrder !== null && op.returnMs !== null)
-      eventTimes.push({ order: op.returnOrder, ms: op.returnMs });
-  }
-  eventTimes.sort((a, b) => a.order - b.order);
-  let cursor = 0;
-  let lastMs = startMs;
-  for (const fire of history.fires) {
-    sim.trace.add(`fire ${fire.op} ${fire.type} ${fire.zxid}`);
-    while (cursor < eventTimes.length && (eventTimes[cursor]?.order ?? 0) < fire.order) {
-      lastMs = eventTimes[cursor]?.ms ?? lastMs;
-      cursor++;
-    }
-    if (options.trace === true)
-      timeline.push({
-        atMs: lastMs - startMs,
-        text: `watch of op ${fire.op} fired: ${fire.type} ${fire.path} at zxid ${fire.zxid}`,
-      });
-  }
-  if (options.trace === true) {
-    for (const line of sim.trace.lines)
-      if (!line.text.startsWith('op ') && !line.text.startsWith('fire '))
-        timeline.push({ atMs: line.atMs, text: line.text });
-    for (const violation of violations)
-      timeline.push({
-        atMs: sim.time.now() - startMs,
-        text: `VIOLATION [${violation.checker}] ${violation.message}`,
-      });
-    timeline.sort((a, b) => a.atMs - b.atMs);
-  }
+  for (const fire of history.fires) sim.trace.add(`fire ${fire.op} ${fire.type} ${fire.zxid}`);
+  const evidence: RunEvidence = {
+    history,
+    trace: sim.trace.lines,
+    startMs: RUN_START_MS,
+    endMs: sim.time.now() - RUN_START_MS,
+  };
+  const timeline =
+    options.trace === true
+      ? [
+          ...runTimeline(evidence),
+          ...violations.map((violation) => ({
+            atMs: evidence.endMs,
+            text: `VIOLATION [${violation.checker}] ${violation.message}`,
+          })),
+        ]
+      : [];
+  const primary = primaryViolation(violations);
+  const failure = primary === undefined ? '' : failureDetails(primary, evidence);
   const stats: Record<string, number> = {
     ...sim.stats,
     ops: history.ops.length,
@@ -245,7 +238,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     watchFires: history.fires.length,
     leaders: sim.checker.leaders.size,
     lastIndex: verdict.model.lastZxid,
-    virtualMs: sim.time.now() - 1_700_000_000_000,
+    virtualMs: sim.time.now() - RUN_START_MS,
     ...linearizability?.stats,
   };
   let sessionExpiries = 0;
@@ -286,7 +279,8 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     stats,
     coverage,
     summary: `${notes.join('; ')}; ${JSON.stringify(stats)}`,
-    timeline: timeline.map((line) => `${String(line.atMs).padStart(6)} ms  ${line.text}`),
+    timeline: timeline.map(formatTimelineEntry),
+    failure,
   };
 }
 
