@@ -1,16 +1,18 @@
-import type { OpResult } from '@cairn/znode';
-import type { History, HistoryOp } from './history.js';
-import { describeRead } from './history-checker.js';
-import { describeStat } from './model.js';
-import type { Violation } from './raft-checker.js';
-import type { TraceLine } from './rng.js';
-
 /**
  * What a failed run prints without a replay (issue 8): for its primary violation, the minimal
  * failing history (only the calls the violation concerns, with the faults and role changes
  * around them) and a timeline excerpt around it. Built from the recorded history and the
  * simulator's kept trace lines; the checkers' verdicts are not touched.
  */
+import type { History, HistoryOp } from './history.js';
+import type { Violation } from './raft-checker.js';
+import {
+  formatTimelineEntry,
+  outcomeText,
+  type RunEvidence,
+  runTimeline,
+  type TimelineEntry,
+} from './run-timeline.js';
 
 /** Lines of the minimal failing history, at most. */
 export const FAILURE_HISTORY_LINES_MAX = 60;
@@ -20,84 +22,6 @@ export const FAILURE_HISTORY_CALLS_MAX = 30;
 export const FAILURE_TIMELINE_BEFORE = 30;
 /** Timeline lines printed after it, at most. */
 export const FAILURE_TIMELINE_AFTER = 10;
-
-/** A run's recorded facts: its client history and its kept trace lines. */
-export interface RunEvidence {
-  readonly history: History;
-  /** The simulator's kept trace lines (`TraceHash.keep`), `atMs` since the start. */
-  readonly trace: readonly TraceLine[];
-  /** The virtual time of the start: an op's `invokeMs - startMs` is its time in the run. */
-  readonly startMs: number;
-  /** Virtual ms since the start when the run ended (its end checks). */
-  readonly endMs: number;
-}
-
-/** One line of a run's readable timeline. */
-export interface TimelineEntry {
-  /** Virtual ms since the start. */
-  readonly atMs: number;
-  readonly text: string;
-  /** A call (at its invoke), a watch fire (of `op`), or a trace line (faults, roles, ...). */
-  readonly kind: 'call' | 'fire' | 'event';
-  /** The call, or the call whose watch fired. */
-  readonly op: number | null;
-  /** For a fire: the last call event ordered before it. */
-  readonly after?: string;
-}
-
-/**
- * The run as timeline entries in time order: every call at its invoke, every watch fire (placed
- * at the last call event ordered before it: a fire carries no time of its own) and every kept
- * trace line but the trace's own copies of calls and fires.
- */
-export function runTimeline(evidence: RunEvidence): TimelineEntry[] {
-  const { history, startMs } = evidence;
-  const entries: TimelineEntry[] = [];
-  for (const op of history.ops) {
-    const zxid = op.returnApplied === null ? '' : ` (node applied ${op.returnApplied})`;
-    const returned = op.returnMs === null ? 'never' : `${op.returnMs - startMs}`;
-    entries.push({
-      atMs: op.invokeMs - startMs,
-      kind: 'call',
-      op: op.id,
-      text: `client ${op.client} on node ${op.node}: op ${op.id} ${op.kind}${op.linearizable ? ' (linearizable)' : ''}${op.watch === null ? '' : ` +${op.watch} watch`} ${op.path} ${op.input} -> ${outcomeText(op, false)} (returned at ${returned})${zxid}`,
-    });
-  }
-  const events: { order: number; ms: number; what: string }[] = [];
-  for (const op of history.ops) {
-    events.push({ order: op.invokeOrder, ms: op.invokeMs, what: `op ${op.id} began` });
-    if (op.returnOrder !== null && op.returnMs !== null)
-      events.push({ order: op.returnOrder, ms: op.returnMs, what: `op ${op.id} returned` });
-  }
-  events.sort((a, b) => a.order - b.order);
-  let cursor = 0;
-  let last = { ms: startMs, what: 'the start' };
-  for (const fire of history.fires) {
-    while (cursor < events.length && (events[cursor]?.order ?? 0) < fire.order) {
-      last = events[cursor] ?? last;
-      cursor++;
-    }
-    entries.push({
-      atMs: last.ms - startMs,
-      kind: 'fire',
-      op: fire.op,
-      after: last.what,
-      text: `watch of op ${fire.op} fired: ${fire.type} ${fire.path} at zxid ${fire.zxid}`,
-    });
-  }
-  for (const line of evidence.trace)
-    if (!line.text.startsWith('op ') && !line.text.startsWith('fire '))
-      entries.push({ atMs: line.atMs, kind: 'event', op: null, text: line.text });
-  return entries.sort((a, b) => a.atMs - b.atMs);
-}
-
-/** A timeline entry as printed by `pnpm sim --trace`. */
-export function formatTimelineEntry(entry: {
-  readonly atMs: number;
-  readonly text: string;
-}): string {
-  return `${String(entry.atMs).padStart(6)} ms  ${entry.text}`;
-}
 
 /** What a violation's message names: calls, paths and sessions (none for Raft's rules). */
 export interface ViolationSubject {
@@ -157,23 +81,26 @@ export function violationSubject(violation: Violation, history: History): Violat
 export function failureDetails(violation: Violation, evidence: RunEvidence): string {
   const subject = violationSubject(violation, evidence.history);
   const timeline = runTimeline(evidence);
-  const named = subject.ops.length + subject.paths.length + subject.sessions.length > 0;
+  const hasSubject = subject.ops.length + subject.paths.length + subject.sessions.length > 0;
   const out: string[] = [];
   let momentMs: number;
-  if (named) {
+  let moment: string;
+  if (hasSubject) {
     const selected = selectOps(subject, evidence);
     const named = subject.ops.map((id) => evidence.history.ops[id] as HistoryOp);
     momentMs =
       named.length === 0
         ? evidence.endMs
         : Math.max(...named.map((op) => (op.returnMs ?? op.invokeMs) - evidence.startMs));
+    moment = named.length === 0 ? 'the end of the run' : "the last named call's return";
     out.push(
       `minimal failing history of [${violation.checker}] (${describeSubject(subject)}; * = named; times in virtual ms):`,
       ...historyLines(selected, subject, timeline, evidence),
     );
   } else {
-    const moment = momentOf(violation, evidence);
-    momentMs = moment.atMs;
+    const found = momentOf(violation, evidence);
+    momentMs = found.atMs;
+    moment = found.what;
     const before = timeline.filter((entry) => entry.atMs <= momentMs);
     const last = before.slice(-FAILURE_TIMELINE_BEFORE);
     // Calls crowd the last lines; the faults and role changes that led there may be older.
@@ -182,19 +109,19 @@ export function failureDetails(violation: Violation, evidence: RunEvidence): str
       .filter((entry) => entry.kind === 'event')
       .slice(-(FAILURE_HISTORY_LINES_MAX - FAILURE_TIMELINE_BEFORE));
     out.push(
-      `[${violation.checker}] names no call or path: the last ${FAILURE_TIMELINE_BEFORE} timeline lines up to ${momentMs} ms (${moment.what}), after the ${earlier.length} faults and role changes before them:`,
+      `[${violation.checker}] names no call or path: the last ${FAILURE_TIMELINE_BEFORE} timeline lines up to ${momentMs} ms (${moment}), after the ${earlier.length} faults and role changes before them:`,
       ...[...earlier, ...last].map((e) => `  ${formatTimelineEntry(e)}`),
     );
   }
   const before = timeline.filter((entry) => entry.atMs <= momentMs);
   const after = timeline.filter((entry) => entry.atMs > momentMs);
   const excerpt = [
-    ...(named ? before.slice(-FAILURE_TIMELINE_BEFORE) : []),
+    ...(hasSubject ? before.slice(-FAILURE_TIMELINE_BEFORE) : []),
     ...after.slice(0, FAILURE_TIMELINE_AFTER),
   ];
   out.push(
-    named
-      ? `timeline around ${momentMs} ms (the last named call's return), every client:`
+    hasSubject
+      ? `timeline around ${momentMs} ms (${moment}), every client:`
       : `timeline after ${momentMs} ms:`,
     ...(excerpt.length === 0
       ? ['  (nothing)']
@@ -374,23 +301,6 @@ function callText(op: HistoryOp): string {
   const applied =
     op.returnApplied === null ? '' : ` (node applied ${op.invokeApplied}..${op.returnApplied})`;
   return `op ${op.id} ${op.kind}${op.linearizable ? ' (linearizable)' : ''}${op.watch === null ? '' : ` +${op.watch} watch`} ${op.path} ${op.input} by client ${op.client}${op.session === null ? '' : ` session ${op.session}`} on node ${op.node} -> ${outcomeText(op, true)}${applied}`;
-}
-
-function outcomeText(op: HistoryOp, withResults: boolean): string {
-  const outcome = op.outcome;
-  if (outcome.status === 'pending') return 'pending';
-  if (outcome.status === 'error')
-    return `error ${outcome.code}${outcome.codes === undefined ? '' : ` [${outcome.codes.join(' ')}]`}`;
-  if (outcome.read !== undefined) return `ok ${describeRead(outcome.read)}`;
-  if (!withResults || outcome.results === undefined || outcome.results.length === 0) return 'ok ';
-  return `ok ${outcome.results.map(resultText).join('; ')}`;
-}
-
-function resultText(result: OpResult): string {
-  if (result.type === 'create') return `created ${result.path} ${describeStat(result.stat)}`;
-  if (result.type === 'setData' || result.type === 'setACL')
-    return `${result.type} ${describeStat(result.stat)}`;
-  return result.type;
 }
 
 /**

@@ -7,13 +7,7 @@ import {
   crashPointCounter,
   drawCrashPoint,
 } from './crash-points.js';
-import {
-  failureDetails,
-  formatTimelineEntry,
-  primaryViolation,
-  type RunEvidence,
-  runTimeline,
-} from './failure-report.js';
+import { failureDetails, primaryViolation } from './failure-report.js';
 import { History } from './history.js';
 import { checkHistory, describeRead } from './history-checker.js';
 import { checkLinearizability } from './lin-checker.js';
@@ -21,6 +15,7 @@ import { describeStat } from './model.js';
 import type { Plant } from './plant.js';
 import type { Violation } from './raft-checker.js';
 import { Rng } from './rng.js';
+import { formatTimelineEntry, type RunEvidence, runTimeline } from './run-timeline.js';
 import { splitVotePhase } from './split-vote.js';
 import { Client } from './workload.js';
 

@@ -16,13 +16,13 @@ import { SHAPES, seedFailureReport, simulateSeed } from '../src/batch.js';
 import {
   FAILURE_HISTORY_LINES_MAX,
   failureDetails,
-  type RunEvidence,
   violationSubject,
 } from '../src/failure-report.js';
 import { History, type HistoryOp, type Outcome } from '../src/history.js';
 import { SimulationFailedError, simulateCluster } from '../src/index.js';
 import type { Violation } from '../src/raft-checker.js';
 import type { TraceLine } from '../src/rng.js';
+import type { RunEvidence } from '../src/run-timeline.js';
 
 const START = 1_700_000_000_000;
 
