@@ -711,17 +711,30 @@ export class Session {
   afterRestore(): void {
     const machine = this.node.machine;
     if (this.state_ !== 'connecting' && machine.tree.session(this.id) === null) {
-      // The snapshot covers the session's end and, with it, its remembered results: a write
-      // still pending here may have been applied before the end (sim seed 157 applied one at
-      // 265 and then expired the session). Its outcome is unknown here, so it gets
-      // ConnectionLoss, as ZooKeeper answers a request whose outcome it cannot tell; never
-      // SessionExpired, which would claim it did not happen.
-      for (const pending of this.pending.values())
-        pending.reject(
-          new ConnectionLossError(undefined, {
-            message: 'the session ended before this request was known applied or not here',
-          }),
+      // The snapshot covers the session's end. A write still pending here may have been
+      // applied before the end (sim seed 157 applied one at 265 and then expired the session):
+      // the state machine keeps an ended session's last request number and unacknowledged
+      // results, so such a write gets its own result, and a later one SessionExpired (no write
+      // of an ended session applies). Where the end is no longer remembered, the outcome is
+      // unknown here: ConnectionLoss, as ZooKeeper answers, never SessionExpired.
+      const ended = machine.endedRequests(this.id);
+      for (const seq of [...this.pending.keys()].sort((a, b) => a - b)) {
+        if (ended !== null && seq <= ended.lastSeq) {
+          this.settle(seq, 'duplicate', ended.resultOf(seq));
+          continue;
+        }
+        const pending = this.pending.get(seq);
+        this.pending.delete(seq);
+        pending?.reject(
+          ended !== null
+            ? new SessionExpiredError(undefined, {
+                message: 'the session ended before this request was applied',
+              })
+            : new ConnectionLossError(undefined, {
+                message: 'the session ended before this request was known applied or not here',
+              }),
         );
+      }
       this.pending.clear();
       this.expired();
       return;

@@ -94,6 +94,8 @@ interface Tables {
   time: number;
   requests: [SessionId, number, [number, TxnResult][], number, string][];
   closed: SessionId[];
+  /** Remembered closed sessions' last request number and unacknowledged results. */
+  ended: [SessionId, number, [number, TxnResult][]][];
   members: [NodeId, string][];
   incarnations: [NodeId, string][];
   departed: NodeId[];
@@ -126,6 +128,12 @@ export class StateMachine {
   private requests = new Map<SessionId, RequestTable>();
   private closed: SessionId[] = [];
   private closedSet = new Set<SessionId>();
+  /**
+   * Of the remembered closed sessions (`closed`), the last request number applied and the results
+   * their proposer had not acknowledged: a member that learns of the end from a snapshot, or a
+   * retry that arrives after it, still gets each request's own result (docs/node.md).
+   */
+  private ended = new Map<SessionId, { lastSeq: number; results: Map<number, TxnResult> }>();
   readonly members = new Map<NodeId, string>();
   /** The data-folder incarnation each member was first heard with (amnesia detection). */
   readonly incarnations = new Map<NodeId, string>();
@@ -274,6 +282,17 @@ export class StateMachine {
       return { ...base, outcome: 'applied', result, events };
     }
     const table = 'sessionId' in txn ? this.requests.get(txn.sessionId) : undefined;
+    if (seq !== null && table === undefined && 'sessionId' in txn) {
+      // A retry of a request applied before its session ended: its own result, not the end.
+      const ended = this.ended.get(txn.sessionId);
+      if (ended !== undefined && seq <= ended.lastSeq)
+        return {
+          ...base,
+          outcome: 'duplicate',
+          result: ended.results.get(seq) ?? null,
+          events: [],
+        };
+    }
     if (seq !== null && table !== undefined) {
       if (epoch !== table.epoch)
         return {
@@ -302,11 +321,28 @@ export class StateMachine {
   }
 
   private forget(id: SessionId): void {
+    const table = this.requests.get(id);
     this.requests.delete(id);
+    if (table !== undefined) this.ended.set(id, { lastSeq: table.lastSeq, results: table.results });
     this.closed.push(id);
     this.closedSet.add(id);
-    if (this.closed.length > CLOSED_REMEMBERED)
-      this.closedSet.delete(this.closed.shift() as SessionId);
+    if (this.closed.length > CLOSED_REMEMBERED) {
+      const oldest = this.closed.shift() as SessionId;
+      this.closedSet.delete(oldest);
+      this.ended.delete(oldest);
+    }
+  }
+
+  /**
+   * For a remembered closed session: the last request number applied before it ended, and the
+   * results its proposer had not acknowledged. Null for a live or forgotten session.
+   */
+  endedRequests(
+    id: SessionId,
+  ): { readonly lastSeq: number; resultOf(seq: number): TxnResult | null } | null {
+    const ended = this.ended.get(id);
+    if (ended === undefined) return null;
+    return { lastSeq: ended.lastSeq, resultOf: (seq) => ended.results.get(seq) ?? null };
   }
 
   /** The last request number the state machine applied for `id` (0 if none), or null if unknown. */
@@ -363,6 +399,7 @@ export class StateMachine {
         t.claim,
       ]),
       closed: [...this.closed],
+      ended: [...this.ended].map(([id, e]) => [id, e.lastSeq, [...e.results]]),
       members: [...this.members],
       incarnations: [...this.incarnations],
       departed: [...this.departed],
@@ -376,6 +413,8 @@ export class StateMachine {
       time: number;
       requests: [SessionId, number, [number, TxnResult][], number, string][];
       closed: SessionId[];
+      /** Absent in snapshots taken before ended sessions kept their results. */
+      ended?: [SessionId, number, [number, TxnResult][]][];
       members: [NodeId, string][];
       incarnations?: [NodeId, string][];
       departed?: NodeId[];
@@ -400,6 +439,12 @@ export class StateMachine {
     );
     this.closed = [...value.closed];
     this.closedSet = new Set(this.closed);
+    this.ended = new Map(
+      (value.ended ?? []).map(([id, lastSeq, results]) => [
+        id,
+        { lastSeq, results: new Map(results) },
+      ]),
+    );
     this.members.clear();
     for (const [id, address] of value.members) this.members.set(id, address);
     this.incarnations.clear();

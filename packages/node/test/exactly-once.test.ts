@@ -172,6 +172,34 @@ describe('the state machine applies each request of a session once', () => {
     });
   });
 
+  it('an ended session keeps its last request number and results: retries and restores get them', () => {
+    const f = new Feeder();
+    f.open();
+    const first = f.txn(create('/e', 'persistent-sequential'), 1);
+    // Expired by the leader (no request number), with request 1's result not yet acknowledged.
+    expect(f.txn({ type: 'closeSession', sessionId: SID, reason: 'expire' }, null).outcome).toBe(
+      'applied',
+    );
+    // A retry of request 1 after the end: its own result, nothing applied again.
+    const retry = f.txn(create('/e', 'persistent-sequential'), 1);
+    expect(retry.outcome).toBe('duplicate');
+    expect(retry.result).toEqual(first.result);
+    // Request 2 was never applied and cannot be now.
+    expect(f.txn(create('/late'), 2).result).toMatchObject({
+      ok: false,
+      error: { code: 'SessionExpired' },
+    });
+    const ended = f.machine.endedRequests(SID);
+    expect(ended?.lastSeq).toBe(1);
+    expect(ended?.resultOf(1)).toEqual(first.result);
+    // A member that learns of the end from a snapshot knows the same.
+    const copy = new StateMachine();
+    copy.restore(f.machine.snapshot(), f.machine.applied);
+    expect(copy.endedRequests(SID)?.lastSeq).toBe(1);
+    expect(copy.endedRequests(SID)?.resultOf(1)).toEqual(first.result);
+    expect(copy.endedRequests((SID + 1n) as SessionId)).toBeNull();
+  });
+
   it('a createSession for a live id with another password is refused, not shared', () => {
     const f = new Feeder();
     f.open();

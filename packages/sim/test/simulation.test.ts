@@ -100,7 +100,8 @@ describe('simulation: pinned seeds of bugs found and fixed', () => {
 
   // A member learned from a snapshot that a session it held had expired, after one of its
   // pending writes was applied (zxid 265): it answered that write SessionExpired, claiming it
-  // had not happened. A write whose outcome a snapshot hides now gets ConnectionLoss. Seed 77:
+  // had not happened. Ended sessions now keep their last results, so that write gets its own
+  // result (ConnectionLoss only once the end has left the remembered list). Seed 77:
   // the Ready loop did not wait for a compaction, which then lost to a newer snapshot.
   // Seeds 58 and 677450898 hung at the end: close() let no virtual time pass, so a Ready waiting
   // on a compaction (now awaited) behind the disk's latency never finished.
