@@ -123,6 +123,9 @@ export async function loadLog(db: Db, dir: string, cacheBytes: number): Promise<
   for await (const [key, value] of db.iterator({ gte: segmentKey(0), lt: SEGMENTS_END_KEY })) {
     const { first, entries } = openSegment(key, value);
     const segmentLast = first + entries.length - 1;
+    // Wholly below the log start: compacted, its deletion (a range clear after the switch
+    // record, see LevelLog.switchSnapshot) interrupted by a crash. Not part of the log.
+    if (segments.length === 0 && segmentLast < expected) continue;
     // Only the first segment may reach below the log start (compacted inside it).
     const starts = segments.length === 0 ? first <= expected && segmentLast >= expected : false;
     if (first !== expected && !starts) {

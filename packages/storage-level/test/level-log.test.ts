@@ -221,6 +221,45 @@ describe('LevelLog on disk', () => {
     await reopened.close();
   });
 
+  it('a crash between the switch record and the range clear leaves segments load skips', async () => {
+    const dir = temp.make();
+    const log = await open(dir);
+    await log.write({ entries: entries(1, 4, 1), sync: true });
+    await log.write({ entries: entries(5, 8, 1), sync: true });
+    await log.write({ entries: entries(9, 10, 1), sync: true });
+    await log.close();
+    // Segment 1..4 as stored, to put back after the compaction deleted it.
+    const raw = async (write: Uint8Array | null): Promise<Uint8Array | undefined> => {
+      const db = new Level<Uint8Array, Uint8Array>(join(dir, 'db'), {
+        keyEncoding: 'view',
+        valueEncoding: 'view',
+      });
+      const value = write === null ? await db.get(segmentKey(1)) : undefined;
+      if (write !== null) await db.put(segmentKey(1), write);
+      await db.close();
+      return value;
+    };
+    const first = await raw(null);
+    if (first === undefined) throw new Error('no segment 1');
+    const compacting = await open(dir);
+    await compacting.compact(snapshotAt(8, 1, 5), 6 as LogIndex);
+    await compacting.close();
+    expect(await storedSegments(dir)).toEqual([5, 9]);
+    // The switch record landed, the clear did not: segment 1..4 is back below the log start.
+    await raw(first);
+    expect(await storedSegments(dir)).toEqual([1, 5, 9]);
+    const reopened = await open(dir);
+    expect(reopened.firstIndex()).toBe(7);
+    expect(reopened.lastIndex()).toBe(10);
+    expect(reopened.entries(7 as LogIndex, 11 as LogIndex, Number.MAX_SAFE_INTEGER)).toHaveLength(
+      4,
+    );
+    // The next compaction's clear takes it with the rest.
+    await reopened.compact(snapshotAt(10, 1, 7), 10 as LogIndex);
+    await reopened.close();
+    expect(await storedSegments(dir)).toEqual([]);
+  });
+
   it('compaction does not hold appends behind its snapshot file', async () => {
     const dir = temp.make();
     const log = await open(dir);
