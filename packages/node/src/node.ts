@@ -884,7 +884,8 @@ export class CairnNode {
     // than its own (sim seed 77: 321 vs 361).
     if (core.snapshotIndex >= applied) return;
     const started = this.options.clock.now();
-    const job = this.machine.beginSnapshot();
+    // One msgpack chunk per slice: packing a chunk is a slice's other half, never five at once.
+    const job = this.machine.beginSnapshot(this.options.snapshotSliceZnodes);
     this.snapshotJob = job;
     const slice = (): void => {
       if (this.snapshotJob !== job) return; // aborted (a snapshot installed, or closing)
