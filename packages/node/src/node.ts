@@ -594,7 +594,7 @@ export class CairnNode {
     try {
       this.core.step(message);
     } catch (error) {
-      this.stop(error instanceof Error ? error : new Error(String(error)));
+      this.stop(error);
     }
   }
 
@@ -645,7 +645,7 @@ export class CairnNode {
       (error: unknown) => {
         this.processing = false;
         for (const wake of this.closeWaiters.splice(0)) wake();
-        this.stop(error instanceof Error ? error : new Error(String(error)));
+        this.stop(error);
       },
     );
   }
@@ -699,6 +699,7 @@ export class CairnNode {
           this.applyEntry(committed[appliedEarly] as Entry);
           appliedEarly++;
         }
+        this.metrics.entriesApplied(appliedEarly, readyAt, this.options.clock.now());
       }
       await written;
       if (ready.mustSync) this.metrics.persistLatency.observeMs(this.options.clock.now() - started);
@@ -712,9 +713,7 @@ export class CairnNode {
       const { snapshot, compactTo } = ready.compaction;
       this.compacting = this.compacting
         .then(() => (this.fatal === null ? this.storage.compact(snapshot, compactTo) : undefined))
-        .catch((error: unknown) =>
-          this.stop(error instanceof Error ? error : new Error(String(error))),
-        );
+        .catch((error: unknown) => this.stop(error));
       this.lastSnapshotIndex = snapshot.metadata.index;
     }
     if (this.closed) return;
@@ -725,7 +724,11 @@ export class CairnNode {
     if (ready.snapshot !== null) this.restore(ready.snapshot.data, ready.snapshot.metadata.index);
     for (let i = appliedEarly; i < ready.committedEntries.length; i++)
       this.applyEntry(ready.committedEntries[i] as Entry);
-    this.metrics.entriesApplied(ready.committedEntries.length, readyAt, this.options.clock.now());
+    this.metrics.entriesApplied(
+      ready.committedEntries.length - appliedEarly,
+      readyAt,
+      this.options.clock.now(),
+    );
     for (const state of ready.readStates) {
       const read = this.pendingReads.get(state.context);
       if (read === undefined) continue;
@@ -894,7 +897,7 @@ export class CairnNode {
         done = job.step(this.options.snapshotSliceZnodes);
       } catch (error) {
         this.snapshotJob = null;
-        this.stop(error instanceof Error ? error : new Error(String(error)));
+        this.stop(error);
         return;
       }
       if (!done) {
@@ -1280,9 +1283,10 @@ export class CairnNode {
       await this.sleep(this.options.tickMs);
   }
 
-  /** Storage failed or an invariant broke: stop rather than limp (STYLE §7). */
-  private stop(error: Error): void {
+  /** Storage failed or an invariant broke: stop rather than limp (STYLE §7). Takes what was thrown. */
+  private stop(thrown: unknown): void {
     if (this.fatal !== null) return;
+    const error = thrown instanceof Error ? thrown : new Error(String(thrown));
     this.fatal = error;
     this.options.onEvent({ type: 'fatal', error });
     const lost = new ConnectionLossError(undefined, {

@@ -32,6 +32,8 @@ describe('applying while a write is in flight', () => {
       expect(answered).toBe(true);
       expect(storage.held).toBeGreaterThan(heldBefore);
       expect(storage.holding).toBe(true);
+      // Its apply latency is observed when it was applied, not when the held write ends.
+      expect(node.metrics.applyLatency.count).toBe(node.metrics.applied.value);
       expect((await zk.getData('/during')).data).toEqual(enc('y'));
       storage.release();
       await zk.setData('/during', enc('z'));
