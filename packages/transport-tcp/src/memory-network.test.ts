@@ -3,23 +3,13 @@
 // holds messages the asked number of rounds; duplicate delivers twice; reorder shuffles one
 // link's round but never mixes links; symmetric and one-way partitions cut what they say (and
 // report the peer unreachable) until heal; the per-link bound drops instead of growing.
-import type { HeartbeatRequest, LogIndex, Message, NodeId, Term } from '@cairn/raft';
+import type { Message } from '@cairn/raft';
 import { seededRandom } from '@cairn/raft';
 import { describe, expect, it } from 'vitest';
+import { heartbeat } from '../test/helpers.js';
 import { MemoryNetwork } from './memory-network.js';
 
 const SEED = Number(process.env.CAIRN_SEED ?? 7);
-
-function heartbeat(from: number, to: number, commit: number): HeartbeatRequest {
-  return {
-    type: 'Heartbeat',
-    from: from as NodeId,
-    to: to as NodeId,
-    term: 1 as Term,
-    commit: commit as LogIndex,
-    context: null,
-  };
-}
 
 function wire(
   network: MemoryNetwork,

@@ -8,7 +8,7 @@
 // secrets never exchange a message, in either direction. Waits are bounded polls.
 import { once } from 'node:events';
 import * as net from 'node:net';
-import type { HeartbeatRequest, LogIndex, Message, NodeId, Term } from '@cairn/raft';
+import type { Message } from '@cairn/raft';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TcpTransport, type TransportEvent } from '../src/index.js';
 import {
@@ -21,21 +21,10 @@ import {
   newNonce,
   WIRE_VERSION,
 } from '../src/wire.js';
-import { eventLog, frames, freePorts, LOOPBACK, pause, waitUntil } from './helpers.js';
+import { eventLog, frames, freePorts, heartbeat, LOOPBACK, pause, waitUntil } from './helpers.js';
 
 const CLUSTER = 'handshake';
 const SECRET = 'right';
-
-function heartbeat(from: number, to: number, commit: number): HeartbeatRequest {
-  return {
-    type: 'Heartbeat',
-    from: from as NodeId,
-    to: to as NodeId,
-    term: 1 as Term,
-    commit: commit as LogIndex,
-    context: null,
-  };
-}
 
 const started: TcpTransport[] = [];
 const servers: net.Server[] = [];

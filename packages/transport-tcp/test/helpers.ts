@@ -1,5 +1,6 @@
 import { once } from 'node:events';
 import * as net from 'node:net';
+import type { HeartbeatRequest, LogIndex, NodeId, Term } from '@cairn/raft';
 import { FrameDecoder } from '../src/frame-decoder.js';
 import type { TransportEvent } from '../src/index.js';
 import { HANDSHAKE_BYTES_MAX } from '../src/wire.js';
@@ -78,5 +79,17 @@ export function frames(
       if (ready !== undefined) return Promise.resolve(ready);
       return new Promise((resolve) => waiting.push(resolve));
     },
+  };
+}
+
+/** A heartbeat from `from` to `to` in term 1 carrying `commit`: the tests' message of choice. */
+export function heartbeat(from: number, to: number, commit: number): HeartbeatRequest {
+  return {
+    type: 'Heartbeat',
+    from: from as NodeId,
+    to: to as NodeId,
+    term: 1 as Term,
+    commit: commit as LogIndex,
+    context: null,
   };
 }

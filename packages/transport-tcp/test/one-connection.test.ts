@@ -13,14 +13,7 @@
 // whose `latest` is not a nonce. Waits are bounded polls; absence is checked after a pause.
 import { once } from 'node:events';
 import * as net from 'node:net';
-import {
-  encodeMessage,
-  type HeartbeatRequest,
-  type LogIndex,
-  type Message,
-  type NodeId,
-  type Term,
-} from '@cairn/raft';
+import { encodeMessage, type Message } from '@cairn/raft';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TcpTransport, type TcpTransportOptions, type TransportEvent } from '../src/index.js';
 import {
@@ -31,20 +24,9 @@ import {
   newNonce,
   WIRE_VERSION,
 } from '../src/wire.js';
-import { eventLog, frames, freePorts, LOOPBACK, pause, waitUntil } from './helpers.js';
+import { eventLog, frames, freePorts, heartbeat, LOOPBACK, pause, waitUntil } from './helpers.js';
 
 const CLUSTER = 'one-connection';
-
-function heartbeat(from: number, to: number, commit: number): HeartbeatRequest {
-  return {
-    type: 'Heartbeat',
-    from: from as NodeId,
-    to: to as NodeId,
-    term: 1 as Term,
-    commit: commit as LogIndex,
-    context: null,
-  };
-}
 
 const commits = (messages: readonly Message[]): number[] =>
   messages.map((m) => (m.type === 'Heartbeat' ? m.commit : -1));

@@ -14,12 +14,12 @@ import { readFileSync } from 'node:fs';
 import * as net from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { HeartbeatRequest, LogIndex, Message, NodeId, Term } from '@cairn/raft';
+import type { Message } from '@cairn/raft';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { TcpTransport, type TcpTransportOptions, type TransportEvent } from '../src/index.js';
 import { encodeJson, FrameKind, frame, WIRE_VERSION } from '../src/wire.js';
 import { makeTestCertificates } from './certs.js';
-import { eventLog, freePorts, LOOPBACK, waitUntil } from './helpers.js';
+import { eventLog, freePorts, heartbeat, LOOPBACK, waitUntil } from './helpers.js';
 
 const rootDir = fileURLToPath(new URL('../../..', import.meta.url));
 const PEER_SCRIPT = 'packages/transport-tcp/test/peer-process.ts';
@@ -72,17 +72,6 @@ async function spawnPeer(config: Record<string, unknown>): Promise<Peer> {
   );
   if (!ready || !stdout.includes('ready\n')) throw new Error(`peer did not start: ${stderr}`);
   return peer;
-}
-
-function heartbeat(from: number, to: number, commit: number): HeartbeatRequest {
-  return {
-    type: 'Heartbeat',
-    from: from as NodeId,
-    to: to as NodeId,
-    term: 1 as Term,
-    commit: commit as LogIndex,
-    context: null,
-  };
 }
 
 function commits(messages: readonly Message[]): number[] {

@@ -10,7 +10,6 @@
 import {
   type AppendRequest,
   encodeMessage,
-  type HeartbeatRequest,
   type LogIndex,
   type Message,
   type NodeId,
@@ -19,18 +18,7 @@ import {
 } from '@cairn/raft';
 import { describe, expect, it } from 'vitest';
 import { TcpTransport } from '../src/index.js';
-import { eventLog, freePorts, LOOPBACK, pause, waitUntil } from './helpers.js';
-
-function heartbeat(from: number, to: number, commit: number): HeartbeatRequest {
-  return {
-    type: 'Heartbeat',
-    from: from as NodeId,
-    to: to as NodeId,
-    term: 1 as Term,
-    commit: commit as LogIndex,
-    context: null,
-  };
-}
+import { eventLog, freePorts, heartbeat, LOOPBACK, pause, waitUntil } from './helpers.js';
 
 function append(prevIndex: number, dataBytes: number): AppendRequest {
   return {

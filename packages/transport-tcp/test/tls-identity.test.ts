@@ -7,28 +7,17 @@
 // their `code` and by nothing reaching the other side. Waits are bounded polls.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { HeartbeatRequest, LogIndex, Message, NodeId, Term } from '@cairn/raft';
+import type { Message } from '@cairn/raft';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { TcpTransport, type TransportEvent } from '../src/index.js';
 import { makeTestCertificates } from './certs.js';
-import { eventLog, freePorts, LOOPBACK, pause, waitUntil } from './helpers.js';
+import { eventLog, freePorts, heartbeat, LOOPBACK, pause, waitUntil } from './helpers.js';
 
 const certificates = makeTestCertificates();
 const tlsDescribe = 'skip' in certificates ? describe.skip : describe;
 if ('skip' in certificates) console.warn(certificates.skip);
 const dir = 'dir' in certificates ? certificates.dir : '';
 const read = (name: string): string => readFileSync(join(dir, name), 'utf8');
-
-function heartbeat(from: number, to: number, commit: number): HeartbeatRequest {
-  return {
-    type: 'Heartbeat',
-    from: from as NodeId,
-    to: to as NodeId,
-    term: 1 as Term,
-    commit: commit as LogIndex,
-    context: null,
-  };
-}
 
 interface Member {
   transport: TcpTransport;
