@@ -4,9 +4,9 @@
 // before the DurableLog port promised that such a compaction changes nothing), the test of that
 // promise must fail, and the tests that compact only newer snapshots must still pass.
 import { type LogIndex, MemoryStorage, type Snapshot } from '@cairn/raft';
-import { runDurableLogSuite } from '@cairn/raft/testing';
 import { describe, expect, it } from 'vitest';
 import { MemoryDurableLog } from '../src/index.js';
+import { suiteVerdicts } from './helpers.js';
 
 /** A log whose stale compactions still discard entries up to `compactTo`. */
 class TrimmingLog extends MemoryDurableLog {
@@ -22,31 +22,11 @@ class TrimmingLog extends MemoryDurableLog {
   }
 }
 
-interface Collected {
-  name: string;
-  body: () => Promise<void>;
-}
-
 describe('DurableLog compaction tests against a planted bug', () => {
   it('fail on a log whose stale compaction still drops retained entries', async () => {
-    const collected: Collected[] = [];
-    runDurableLogSuite(
-      {
-        describe: (_name, body) => body(),
-        it: (name, body) => collected.push({ name, body }),
-        expect,
-      },
-      'TrimmingLog',
-      { open: () => Promise.resolve(new TrimmingLog()) },
-    );
-    const failed: string[] = [];
-    for (const test of collected) {
-      try {
-        await test.body();
-      } catch {
-        failed.push(test.name);
-      }
-    }
+    const { failed } = await suiteVerdicts('TrimmingLog', {
+      open: () => Promise.resolve(new TrimmingLog()),
+    });
     expect(failed).toEqual(['a compaction at or below the snapshot the log holds changes nothing']);
   });
 });

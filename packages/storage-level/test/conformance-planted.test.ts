@@ -10,9 +10,9 @@ import {
   MemoryStorage,
   type Snapshot,
 } from '@cairn/raft';
-import { runDurableLogSuite } from '@cairn/raft/testing';
 import { describe, expect, it } from 'vitest';
 import { MemoryDurableLog } from '../src/index.js';
+import { suiteVerdicts } from './helpers.js';
 
 /** A log that forgets truncations when reopened: the first write at each index wins. */
 class ResurrectingLog extends MemoryDurableLog {
@@ -43,38 +43,16 @@ class ResurrectingLog extends MemoryDurableLog {
   }
 }
 
-interface Collected {
-  name: string;
-  body: () => Promise<void>;
-}
-
 describe('DurableLog conformance suite against a planted bug', () => {
   it('fails the truncation test on a log that resurrects truncated entries', async () => {
-    const collected: Collected[] = [];
-    runDurableLogSuite(
-      {
-        describe: (_name, body) => body(),
-        it: (name, body) => collected.push({ name, body }),
-        expect,
-      },
-      'ResurrectingLog',
-      {
-        open: () => Promise.resolve(new ResurrectingLog()),
-        reopen: (log) => Promise.resolve((log as ResurrectingLog).replay()),
-      },
-    );
-    const failed: string[] = [];
-    for (const test of collected) {
-      try {
-        await test.body();
-      } catch {
-        failed.push(test.name);
-      }
-    }
+    const { failed, ran } = await suiteVerdicts('ResurrectingLog', {
+      open: () => Promise.resolve(new ResurrectingLog()),
+      reopen: (log) => Promise.resolve((log as ResurrectingLog).replay()),
+    });
     expect(failed).toContain(
       'an append at index i discards every stored entry from i on, also after reopening',
     );
     expect(failed).not.toContain('appends across writes and reads any range [lo, hi)');
-    expect(collected.length).toBeGreaterThan(8);
+    expect(ran.length).toBeGreaterThan(8);
   });
 });

@@ -2,6 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DurableLog, Entry, LogIndex } from '@cairn/raft';
+import { runDurableLogSuite } from '@cairn/raft/testing';
+import { expect } from 'vitest';
 
 /** Temporary folders for one test file, removed by `cleanup` (call it from afterEach/afterAll). */
 export class TempDirs {
@@ -44,4 +46,34 @@ export async function readAll(log: DurableLog, lo: number, hi: number): Promise<
     });
   }
   return all;
+}
+
+/**
+ * Runs the DurableLog conformance suite against `subject` outside vitest's own runner and
+ * returns the names of the tests it failed, and of all it ran: a planted bug must fail the test
+ * meant to catch it (and not the others).
+ */
+export async function suiteVerdicts(
+  name: string,
+  subject: Parameters<typeof runDurableLogSuite>[2],
+): Promise<{ failed: string[]; ran: string[] }> {
+  const collected: { name: string; body: () => Promise<void> }[] = [];
+  runDurableLogSuite(
+    {
+      describe: (_name, body) => body(),
+      it: (testName, body) => collected.push({ name: testName, body }),
+      expect,
+    },
+    name,
+    subject,
+  );
+  const failed: string[] = [];
+  for (const test of collected) {
+    try {
+      await test.body();
+    } catch {
+      failed.push(test.name);
+    }
+  }
+  return { failed, ran: collected.map((test) => test.name) };
 }
