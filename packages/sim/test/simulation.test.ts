@@ -120,6 +120,18 @@ describe('simulation: pinned seeds of bugs found and fixed', () => {
   // created (70) and deleted (76) inside the snapshot the member installed (81), so the re-check
   // found it absent and the watch missed the create, as a reconnecting ZooKeeper client's does
   // (ZooKeeper's one documented blind spot). The checker accepts exactly that case.
+  // Seed 157 again: the write applied at 265 (op 426, setData /b/x) and pending on a member that
+  // then learned from a snapshot that its session had expired. With ended sessions' results
+  // kept, it gets its own result; before, ConnectionLoss ("outcome unknown").
+  it('seed 157: a write hidden by a snapshot of its ended session gets its own result', async () => {
+    const report = await simulateSeed(157, { trace: true });
+    expect(report.violations).toEqual([]);
+    const answered = report.timeline.filter((line) => line.includes(': op 426 setData /b/x'));
+    expect(answered).toHaveLength(1);
+    expect(answered[0]).toContain('-> ok');
+    expect(report.timeline.filter((line) => line.includes('error ConnectionLoss'))).toEqual([]);
+  }, 120_000);
+
   it('seeds 102, 973416511 and 7000177: a watch re-checked after a snapshot install', async () => {
     for (const seed of [102, 973416511, 7000177]) {
       const report = await simulateSeed(seed);
